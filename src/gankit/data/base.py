@@ -1,0 +1,177 @@
+"""Dataset specs, the data each model is told about (`DataInfo`), and in-memory datasets.
+
+A dataset spec is a string: a built-in name (`digits`, `grid25`) or `name:ARG` for user data
+(`folder:~/faces`, `points:cloud.csv`). Every dataset yields batches `{"x": [B, ...], "y": [B]}`
+where images are float in [-1, 1] with shape [B, C, H, W], points are [B, D], and `y` (class labels)
+is present only for labelled sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.errors import GankitError
+from gankit.registry import Registry
+
+Batch = dict[str, Tensor]
+
+
+@dataclass
+class DataConfig:
+    """What to train on.
+
+    Args:
+        spec: dataset spec, e.g. `digits`, `ring8`, `folder:PATH`, `points:FILE.csv`.
+        resolution: image side length; None uses the model's preferred resolution, else the
+            dataset's native one.
+        split: `train` (default for training), `test` (held out for evaluation) or `all`.
+        size: number of samples of synthetic sets (`ring8`, `grid25`, `stacked-digits`).
+        seed: seed of synthetic sets; separate from the training seed so that runs with different
+            training seeds see the same data.
+        channels: colour channels of folder images: 3 (RGB) or 1 (grayscale).
+    """
+
+    spec: str = "digits"
+    resolution: int | None = None
+    split: Literal["train", "test", "all"] = "train"
+    size: int | None = None
+    seed: int = 0
+    channels: Literal[1, 3] = 3
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data to build its networks.
+
+    Saved with every checkpoint, so a trained model can be rebuilt without the dataset.
+    """
+
+    name: str
+    kind: Literal["image", "points"]
+    shape: tuple[int, ...]  # one sample: (C, H, W) for images, (D,) for points
+    num_classes: int = 0  # 0: unlabelled
+    class_names: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "num_classes": self.num_classes,
+            "class_names": list(self.class_names),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            shape=tuple(d["shape"]),
+            num_classes=int(d.get("num_classes", 0)),
+            class_names=tuple(d.get("class_names", ())),
+        )
+
+    @property
+    def resolution(self) -> int | None:
+        return self.shape[-1] if self.kind == "image" else None
+
+
+class GANDataset(torch.utils.data.Dataset):
+    """A dataset that fetches whole batches at once (`batch(indices)`)."""
+
+    info: DataInfo
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def batch(self, indices: Tensor) -> Batch:
+        """The samples at `indices` ([B] int64), collated."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Batch:
+        return {k: v[0] for k, v in self.batch(torch.tensor([index])).items()}
+
+    def to(self, device: torch.device) -> GANDataset:
+        """Move in-memory storage to `device` (a no-op for datasets that read lazily)."""
+        return self
+
+
+class ArrayDataset(GANDataset):
+    """Samples held in one tensor; uint8 images are scaled to [-1, 1] per batch."""
+
+    def __init__(self, x: Tensor, y: Tensor | None, info: DataInfo) -> None:
+        if y is not None and len(y) != len(x):
+            raise ValueError("x and y differ in length")
+        self.x, self.y, self.info = x, y, info
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, indices: Tensor) -> Batch:
+        indices = indices.to(self.x.device)
+        x = self.x[indices]
+        if x.dtype == torch.uint8:
+            x = x.float().div_(127.5).sub_(1.0)
+        out = {"x": x}
+        if self.y is not None:
+            out["y"] = self.y[indices]
+        return out
+
+    def to(self, device: torch.device) -> ArrayDataset:
+        self.x = self.x.to(device)
+        self.y = None if self.y is None else self.y.to(device)
+        return self
+
+
+DatasetBuilder = Callable[[DataConfig, str | None], GANDataset]
+DATASETS: Registry[DatasetBuilder] = Registry("dataset")
+# names whose spec carries an argument after the colon, e.g. folder:PATH
+_NEEDS_ARG: dict[str, str] = {}
+
+
+def register_dataset(
+    name: str, *, help: str, arg: str | None = None
+) -> Callable[[DatasetBuilder], DatasetBuilder]:
+    """Register a builder `f(cfg, arg) -> GANDataset`; `arg` names the spec's argument if any."""
+    if arg is not None:
+        _NEEDS_ARG[name] = arg
+    return DATASETS.register(name, help=help)
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """`folder:~/x` -> ("folder", "~/x"); `digits` -> ("digits", None); checks the name."""
+    name, sep, arg = spec.partition(":")
+    DATASETS.entry(name)  # raises a clear error for unknown names
+    if name in _NEEDS_ARG and not arg:
+        raise GankitError(f"dataset {name!r} needs an argument: {name}:{_NEEDS_ARG[name]}")
+    if name not in _NEEDS_ARG and sep:
+        raise GankitError(f"dataset {name!r} takes no argument (got {spec!r})")
+    return name, (arg if sep else None)
+
+
+def spec_usage(name: str) -> str:
+    return f"{name}:{_NEEDS_ARG[name]}" if name in _NEEDS_ARG else name
+
+
+def build_dataset(cfg: DataConfig) -> GANDataset:
+    """Resolve `cfg.spec` to a dataset."""
+    name, arg = split_spec(cfg.spec)
+    if cfg.resolution is not None and not 1 <= cfg.resolution <= 4096:
+        raise GankitError(f"resolution must be between 1 and 4096, got {cfg.resolution}")
+    if cfg.size is not None and cfg.size < 1:
+        raise GankitError(f"data.size must be positive, got {cfg.size}")
+    return DATASETS.get(name)(cfg, arg)
+
+
+def resize_images(x: Tensor, size: int) -> Tensor:
+    """Resize float images [N, C, h, w] to [N, C, size, size] (bilinear; antialiased when
+    shrinking)."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
