@@ -1,0 +1,64 @@
+"""DCGAN: Radford et al. 2016, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from torch import nn
+
+from gankit.data.base import DataInfo
+from gankit.models.adversarial import AdversarialConfig, AdversarialModel
+from gankit.models.base import ModelConfig, OptimConfig, register_model
+from gankit.models.gan import BCELosses
+from gankit.nn import DCGANDiscriminator, DCGANGenerator
+from gankit.nn.conv import check_resolution
+
+
+@dataclass
+class DCGANConfig(AdversarialConfig):
+    """The paper's settings: z ~ U[-1, 1]^100, weights ~ N(0, 0.02), Adam(2e-4, β1 0.5),
+    mini-batches of 128, 64×64 images with 1024 channels at 4×4 (g_channels 128).
+
+    Args:
+        loss: generator loss, as for `gan`.
+        g_channels: generator channels at R/2, doubling toward 4×4 up to `max_channels`.
+        d_channels: discriminator channels of its first layer, doubling likewise.
+    """
+
+    z_dist: Literal["normal", "uniform"] = "uniform"
+    init_std: float | None = 0.02
+    loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
+    g_channels: int = 128
+    d_channels: int = 128
+    max_channels: int = 1024
+    g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
+    d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
+
+
+@register_model("dcgan", help="Radford et al. 2016: all-convolutional G and D with batch norm")
+class DCGAN(BCELosses, AdversarialModel):
+    """DCGAN at any power-of-two resolution ≥ 8.
+
+    Shapes: G: z [B, z_dim] -> x [B, C, R, R] in (−1, 1); D: x -> logits [B].
+    """
+
+    train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 128}
+    Config = DCGANConfig
+    config: DCGANConfig
+    data_kinds = ("image",)
+    default_resolution: ClassVar[int | None] = 64
+
+    @classmethod
+    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
+        super().check_data(config, info)
+        check_resolution(info.shape[-1])
+
+    def build_generator(self) -> nn.Module:
+        cfg, (c, _, r) = self.config, self.info.shape
+        return DCGANGenerator(cfg.z_dim, c, r, base=cfg.g_channels, maximum=cfg.max_channels)
+
+    def build_discriminator(self) -> nn.Module:
+        cfg, (c, _, r) = self.config, self.info.shape
+        return DCGANDiscriminator(c, r, base=cfg.d_channels, maximum=cfg.max_channels)
