@@ -1,0 +1,146 @@
+"""The run config (model + data + train) and how it is resolved from defaults, presets and flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+
+from gankit.config import dump_yaml, from_dict, load_yaml, merge, parse_override, set_path, to_dict
+from gankit.data.base import DataConfig, split_spec
+from gankit.errors import GankitError
+from gankit.models.base import MODELS, GANModel, ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    """How to train.
+
+    Args:
+        steps: generator updates (one step runs every phase once; D may update n_critic times).
+        batch_size: global batch size (split evenly across processes under torchrun).
+        seed: seeds initialisation, noise and data order; the same seed gives the same run.
+        device: `auto` (CUDA, then MPS, then CPU), or a torch device string.
+        precision: `fp32`, `bf16` (autocast) or `fp16` (autocast + gradient scaling; CUDA only).
+        ema: keep an exponential moving average of G's weights; None: the model's default.
+        ema_decay: EMA decay per step; `ema_start`: steps before which the EMA copies G.
+        log_every: steps between lines of metrics.jsonl (and the progress bar's losses).
+        sample_every: steps between fixed-z sample grids in samples/ (0: only at the end).
+        samples: number of fixed-z samples in each grid.
+        checkpoint_every: steps between checkpoints (0: only at the end).
+        keep_checkpoints: newest checkpoints kept on disk (0: all).
+        tensorboard: also log to TensorBoard (needs the `tensorboard` extra).
+        progress: show a progress bar.
+    """
+
+    steps: int = 10_000
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    ema: bool | None = None
+    ema_decay: float = 0.999
+    ema_start: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    samples: int = 64
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    tensorboard: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        positive = {"steps": self.steps, "batch_size": self.batch_size, "samples": self.samples}
+        for name, value in positive.items():
+            if value < 1:
+                raise GankitError(f"train.{name} must be positive, got {value}")
+        every = {
+            "log_every": self.log_every,
+            "sample_every": self.sample_every,
+            "checkpoint_every": self.checkpoint_every,
+            "keep_checkpoints": self.keep_checkpoints,
+            "ema_start": self.ema_start,
+        }
+        for name, value in every.items():
+            if value < 0:
+                raise GankitError(f"train.{name} must not be negative, got {value}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise GankitError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rebuild and continue a run."""
+
+    model_name: str
+    model: ModelConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def model_cls(self) -> type[GANModel]:
+        return MODELS.get(self.model_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {"name": self.model_name, **to_dict(self.model)},
+            "data": to_dict(self.data),
+            "train": to_dict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, tree: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(tree) - {"model", "data", "train"})
+        if unknown:
+            raise GankitError(f"unknown config section(s): {', '.join(unknown)}")
+        model = dict(tree.get("model") or {})
+        name = model.pop("name", None)
+        if not name:
+            raise GankitError("the config names no model (model.name)")
+        model_cls = MODELS.get(name)
+        cfg = cls(
+            model_name=name,
+            model=from_dict(model_cls.Config, model, where="model."),
+            data=from_dict(DataConfig, tree.get("data"), where="data."),
+            train=from_dict(TrainConfig, tree.get("train"), where="train."),
+        )
+        cfg.train.validate()
+        return cfg
+
+    def to_yaml(self) -> str:
+        return dump_yaml(self.to_dict())
+
+
+def preset(model: str, dataset: str) -> dict[str, Any]:
+    """The bundled preset for this model × dataset (configs/MODEL-DATASET.yaml), or {}."""
+    path = resources.files("gankit") / "configs" / f"{model}-{dataset}.yaml"
+    if not path.is_file():
+        return {}
+    with resources.as_file(path) as p:
+        return load_yaml(p)
+
+
+def resolve_run_config(
+    model: str,
+    data: str,
+    *,
+    config_file: str | None = None,
+    flags: dict[str, Any] | None = None,
+    sets: list[str] | tuple[str, ...] = (),
+) -> RunConfig:
+    """Resolve a run's config: defaults < model's training defaults < preset < `config_file` <
+    `flags` (a nested dict, e.g. {"train": {"steps": 100}}) < `sets` ("a.b=value" strings)."""
+    model_cls = MODELS.get(model)
+    dataset, _ = split_spec(data)
+    tree: dict[str, Any] = {"model": {"name": model}, "data": {"spec": data}}
+    tree = merge(tree, {"train": dict(model_cls.train_defaults)})
+    tree = merge(tree, preset(model, dataset))
+    if config_file:
+        tree = merge(tree, load_yaml(config_file))
+    tree = merge(tree, flags or {})
+    for text in sets:
+        path, value = parse_override(text)
+        set_path(tree, path, value)
+    if tree["model"].get("name") != model:
+        raise GankitError("model.name cannot be changed by a config file or --set")
+    return RunConfig.from_dict(tree)

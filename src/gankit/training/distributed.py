@@ -1,0 +1,139 @@
+"""Data-parallel training under `torchrun`: process group set-up and keeping replicas identical.
+
+Gradients are averaged across ranks by one flattened all-reduce per phase update rather than by
+wrapping networks in DistributedDataParallel (the approach of NVlabs' stylegan2-ada). A GAN phase
+runs forward through several networks of which only some are updated, and the gradient penalty
+needs a double backward; DDP's reducer handles neither well (unused parameters, no double
+backward), while an explicit all-reduce after backward is exact for any phase. Batch-norm running
+statistics are averaged after every step, so every rank holds bit-identical weights and buffers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def from_environment() -> DistInfo:
+    """The process's place in a torchrun launch (RANK, WORLD_SIZE, LOCAL_RANK), or a lone one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    return DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def select_device(preference: str, info: DistInfo) -> torch.device:
+    """`auto` picks CUDA (this rank's local GPU), then Apple's MPS, then the CPU."""
+    if preference != "auto":
+        device = torch.device(preference)
+        if device.type == "cuda" and device.index is None and info.enabled:
+            device = torch.device("cuda", info.local_rank)
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda", info.local_rank if info.enabled else 0)
+    if torch.backends.mps.is_available() and not info.enabled:
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def init_process_group(info: DistInfo, device: torch.device) -> None:
+    """NCCL on CUDA, gloo otherwise; a no-op for a lone process or one already initialised."""
+    if not info.enabled or dist.is_initialized():
+        return
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, rank=info.rank, world_size=info.world_size)
+
+
+def shutdown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
+    """Average the gradients of `params` across ranks with one all-reduce."""
+    if not info.enabled:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat)
+    flat /= info.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def average_buffers(module: nn.Module, info: DistInfo) -> None:
+    """Average floating-point buffers (batch-norm running statistics) across ranks."""
+    if not info.enabled:
+        return
+    bufs = [b for b in module.buffers() if b.is_floating_point()]
+    if not bufs:
+        return
+    flat = torch.cat([b.flatten() for b in bufs])
+    dist.all_reduce(flat)
+    flat /= info.world_size
+    offset = 0
+    for b in bufs:
+        b.copy_(flat[offset : offset + b.numel()].view_as(b))
+        offset += b.numel()
+
+
+def broadcast_module(module: nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's parameters and buffers to every rank."""
+    if not info.enabled:
+        return
+    for t in [*module.parameters(), *module.buffers()]:
+        dist.broadcast(t.data, src=0)
+
+
+def any_true(flag: bool, info: DistInfo, device: torch.device) -> bool:
+    """True on every rank if `flag` is true on any rank."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def broadcast_object(obj: Any, info: DistInfo) -> Any:
+    """Rank 0's `obj` on every rank."""
+    if not info.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
+    """Every rank's `obj`, in rank order, on every rank."""
+    if not info.enabled:
+        return [obj]
+    out: list[Any] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out

@@ -1,0 +1,416 @@
+"""The Trainer: the one training loop of gankit."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from gankit.config import dump_yaml
+from gankit.data.base import Batch, DataInfo, build_dataset
+from gankit.data.loader import BatchStream
+from gankit.data.points import MIXTURES
+from gankit.errors import GankitError, TrainingDiverged
+from gankit.models.base import GANModel, make_optimizer
+from gankit.training import distributed as dist
+from gankit.training.checkpoint import (
+    checkpoint_name,
+    list_checkpoints,
+    prune_checkpoints,
+    save_checkpoint,
+    subdict,
+)
+from gankit.training.config import RunConfig
+from gankit.training.ema import EMA
+from gankit.training.runlog import LossTracker, RunLogger
+from gankit.training.state import (
+    capture_rng,
+    join_optimizer_state,
+    restore_rng,
+    seed_everything,
+    split_optimizer_state,
+)
+from gankit.viz.grid import image_grid, save_grid, save_scatter
+
+log = logging.getLogger("gankit")
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run leaves: its directory, step, model and last logs."""
+
+    run_dir: Path | None
+    step: int
+    model: GANModel
+    ema: EMA | None
+    logs: dict[str, float]
+    stopped_early: bool = False
+
+
+def default_run_dir(config: RunConfig, root: Path = Path("runs")) -> Path:
+    dataset = config.data.spec.split(":")[0]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = root / f"{config.model_name}-{dataset}-{stamp}"
+    n = 1
+    while path.exists():
+        path = root / f"{config.model_name}-{dataset}-{stamp}-{n}"
+        n += 1
+    return path
+
+
+class Trainer:
+    """Trains a GANModel phase by phase: backward, gradient averaging across ranks, optimiser
+    steps, EMA, mixed precision, checkpoints, logs, progress bar and sample grids.
+
+    Args:
+        config: the resolved run config.
+        run_dir: where to write (created); None picks `runs/MODEL-DATA-TIME`. With `write=False`
+            nothing is written at all (for tests and benchmarks of the step itself).
+        checkpoint: (tensors, metadata) of a checkpoint to continue from (`load_checkpoint`).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        run_dir: str | Path | None = None,
+        checkpoint: tuple[dict[str, Tensor], dict[str, Any]] | None = None,
+        write: bool = True,
+    ) -> None:
+        self.config = config
+        self.dist = dist.from_environment()
+        self.device = dist.select_device(config.train.device, self.dist)
+        self._check_precision()
+        dist.init_process_group(self.dist, self.device)
+        self.step = 0
+        self.elapsed = 0.0  # training seconds before this process (from the checkpoint)
+        self._build()
+        if checkpoint is not None:
+            self._restore(*checkpoint)
+        self.write = write and self.dist.is_main
+        self.run_dir = self._prepare_run_dir(run_dir, checkpoint is not None) if write else None
+        self._stop_requested = False
+
+    # ----------------------------------------------------------------- set-up
+    def _check_precision(self) -> None:
+        precision = self.config.train.precision
+        if precision == "fp16" and self.device.type != "cuda":
+            raise GankitError("fp16 training needs a CUDA device; on this machine use bf16")
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+
+    def _build(self) -> None:
+        cfg, t = self.config, self.config.train
+        model_cls = cfg.model_cls
+        if cfg.data.resolution is None and model_cls.default_resolution:
+            cfg.data = replace(cfg.data, resolution=model_cls.default_resolution)
+        if t.batch_size % self.dist.world_size:
+            raise GankitError(
+                f"batch size {t.batch_size} does not split over {self.dist.world_size} processes"
+            )
+        seed_everything(t.seed)  # identical initial weights on every rank
+        dataset = build_dataset(cfg.data)
+        info = dataset.info
+        cfg.data = replace(cfg.data, resolution=info.resolution)  # record what was used
+        model_cls.check_data(cfg.model, info)
+        self.model = model_cls(cfg.model, info).to(self.device)
+        dist.broadcast_module(self.model, self.dist)
+        self.phases = self.model.phases()
+        self.optimizers = [make_optimizer(p.params, p.optim) for p in self.phases]
+        self.scalers = [
+            torch.amp.GradScaler("cuda", enabled=t.precision == "fp16") for _ in self.phases
+        ]
+        use_ema = model_cls.default_ema if t.ema is None else t.ema
+        self.ema = (
+            EMA(self.model, model_cls.ema_targets, t.ema_decay, t.ema_start) if use_ema else None
+        )
+        self.stream = BatchStream(
+            dataset.to(self.device),
+            t.batch_size // self.dist.world_size,
+            seed=t.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+            device=self.device,
+        )
+        if self.dist.enabled:  # each rank draws its own noise
+            torch.manual_seed(t.seed * 1000 + self.dist.rank + 1)
+        gen = torch.Generator().manual_seed(t.seed)
+        self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
+        self.fixed_y = self._fixed_labels(info, t.samples)
+        self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
+
+    def _fixed_labels(self, info: DataInfo, n: int) -> Tensor | None:
+        if not info.num_classes:
+            return None
+        return (torch.arange(n) % info.num_classes).to(self.device)
+
+    def _prepare_run_dir(self, run_dir: str | Path | None, resumed: bool) -> Path:
+        path = Path(run_dir).expanduser() if run_dir else None
+        if self.dist.is_main:
+            if path is None:
+                path = default_run_dir(self.config)
+            elif not resumed and list_checkpoints(path / "checkpoints"):
+                raise GankitError(f"{path} already holds a run; continue it with --resume {path}")
+            for sub in ("", "checkpoints", "samples"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            (path / "config.yaml").write_text(dump_yaml(self.config.to_dict()))
+        return Path(dist.broadcast_object(str(path), self.dist))
+
+    # ----------------------------------------------------------------- loop
+    def fit(self) -> TrainResult:
+        """Train up to `train.steps`; returns when done or when asked to stop (SIGINT/SIGTERM)."""
+        t = self.config.train
+        logger = RunLogger(self.run_dir, tensorboard=t.tensorboard) if self.write else None
+        if logger is not None:
+            logger.truncate_after(self.step)
+        tracker, last_logs = LossTracker(), {}
+        bar = tqdm(
+            total=t.steps,
+            initial=self.step,
+            disable=not (t.progress and self.dist.is_main),
+            desc=self.run_dir.name if self.run_dir else self.config.model_name,
+            unit="step",
+            dynamic_ncols=True,
+        )
+        if self.step == 0 and self.run_dir is not None:
+            self._save_samples(logger)
+            self._save_checkpoint(last_logs)  # a good state to return to, whatever happens
+        start = mark = self._fit_start = time.perf_counter()
+        mark_step = self.step
+        try:
+            with self._graceful_stop():
+                while self.step < t.steps and not self._should_stop():
+                    tracker.add(self.step, self.train_step(self.step))
+                    self.step += 1
+                    bar.update(1)
+                    log_now = self._due(t.log_every)
+                    sample_now = self.run_dir is not None and self._due(t.sample_every)
+                    save_now = self.run_dir is not None and self._due(t.checkpoint_every)
+                    if not (log_now or sample_now or save_now):
+                        continue
+                    self._check_finite(tracker)  # never sample or save a diverged model
+                    if log_now:
+                        now = time.perf_counter()
+                        last_logs = self._record(tracker, now - mark, self.step - mark_step)
+                        mark, mark_step = now, self.step
+                        self._show(bar, last_logs, logger)
+                    if sample_now:
+                        self._save_samples(logger)
+                    if save_now:
+                        self._save_checkpoint(last_logs)
+                if self.step < t.steps:  # stopped by a signal: keep this step's state
+                    self._check_finite(tracker)
+                    self._save_samples(logger)
+                    self._save_checkpoint(last_logs)
+        finally:
+            bar.close()
+            self.elapsed += time.perf_counter() - start
+            if logger is not None:
+                logger.close()
+        return TrainResult(
+            self.run_dir, self.step, self.model, self.ema, last_logs, self.step < t.steps
+        )
+
+    def _due(self, every: int) -> bool:
+        """True at multiples of `every` (never when 0) and at the last step."""
+        return (every > 0 and self.step % every == 0) or self.step == self.config.train.steps
+
+    def train_step(self, step: int) -> dict[str, Tensor]:
+        """One training step: every phase due at `step`, each `runs_at(step)` times; then EMA."""
+        logs: dict[str, Tensor] = {}
+        for index, phase in enumerate(self.phases):
+            for _ in range(phase.runs_at(step)):
+                out = self.update(index)
+                logs.update({f"{phase.name}/{k}": v.detach() for k, v in out.items()})
+        if self.ema is not None:
+            self.ema.update(self.model, step)
+        dist.average_buffers(self.model, self.dist)
+        return logs
+
+    def update(self, index: int) -> dict[str, Tensor]:
+        """One update of phase `index` on a fresh batch; returns the phase's losses."""
+        phase, opt, scaler = self.phases[index], self.optimizers[index], self.scalers[index]
+        owned = self._phase_params[index]
+        for p in self.model.parameters():  # gradients only for what this phase updates
+            p.requires_grad_(id(p) in owned)
+        batch: Batch = self.stream.next()
+        with self._autocast():
+            out = self.model.loss(phase.name, batch)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(out["loss"]).backward()
+        dist.average_gradients(phase.params, self.dist)
+        scaler.step(opt)
+        scaler.update()
+        return out
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    # ----------------------------------------------------------------- stop, guard, logs
+    @contextlib.contextmanager
+    def _graceful_stop(self) -> Iterator[None]:
+        """First SIGINT/SIGTERM: finish the current step, checkpoint, return. Second: abort."""
+
+        def handler(signum: int, frame: object) -> None:
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            log.warning("stopping after this step (press Ctrl-C again to abort)")
+
+        try:
+            old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave signals alone
+            yield
+            return
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _should_stop(self) -> bool:
+        if not self.dist.enabled:
+            return self._stop_requested
+        if self.step % max(self.config.train.log_every, 1):  # agree only at log steps
+            return False
+        return dist.any_true(self._stop_requested, self.dist, self.device)
+
+    def _check_finite(self, tracker: LossTracker) -> None:
+        found = tracker.divergence()
+        if not dist.any_true(found is not None, self.dist, self.device):
+            return
+        where = (
+            f"{found[0]} became NaN or infinite at step {found[1] + 1}"
+            if found
+            else ("a loss became NaN or infinite on another process")
+        )
+        kept = list_checkpoints(self.run_dir / "checkpoints") if self.run_dir else []
+        last = f"; the last good checkpoint is {kept[-1][1]}" if kept else ""
+        raise TrainingDiverged(
+            f"training diverged: {where}{last}. Try a lower learning rate, or --precision fp32."
+        )
+
+    def _record(self, tracker: LossTracker, seconds: float, steps: int) -> dict[str, float]:
+        means = tracker.pop_means()
+        t = self.config.train
+        timing = {
+            "epoch": self.stream.epoch,
+            "time": round(self.elapsed + time.perf_counter() - self._fit_start, 3),
+            "sec_per_step": seconds / max(steps, 1),
+            "samples_per_sec": steps * t.batch_size / max(seconds, 1e-9),
+        }
+        return {**means, **timing}
+
+    def _show(self, bar: tqdm, logs: dict[str, float], logger: RunLogger | None) -> None:
+        shown = {k: f"{v:.3g}" for k, v in logs.items() if k.endswith(("/loss", "w_dist"))}
+        bar.set_postfix(shown, refresh=False)
+        if logger is not None:
+            logger.log(self.step, logs)
+
+    # ----------------------------------------------------------------- samples
+    @torch.no_grad()
+    def sample_fixed(self) -> Tensor:
+        """The fixed-z samples (EMA weights when kept), as a CPU tensor."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            ctx = self.ema.swapped_into(self.model) if self.ema else contextlib.nullcontext()
+            with ctx:
+                return self.model.generate(self.fixed_z, self.fixed_y).float().cpu()
+        finally:
+            self.model.train(was_training)
+
+    def _save_samples(self, logger: RunLogger | None) -> None:
+        if not self.write or self.run_dir is None:
+            return
+        samples = self.sample_fixed()
+        path = self.run_dir / "samples" / f"{checkpoint_name(self.step)}.png"
+        info = self.model.info
+        if info.kind == "image":
+            save_grid(samples, path)
+            if logger is not None:
+                logger.image("samples", image_grid(samples), self.step)
+        else:
+            mixture = MIXTURES.get(info.name)
+            modes = mixture.means if mixture is not None else None
+            save_scatter(samples, path, modes=modes, title=f"step {self.step}")
+
+    # ----------------------------------------------------------------- checkpoints
+    def _save_checkpoint(self, logs: dict[str, float]) -> None:
+        tensors, meta = self._state()
+        if not self.write or self.run_dir is None:
+            return
+        directory = self.run_dir / "checkpoints"
+        save_checkpoint(directory, self.step, tensors, meta)
+        prune_checkpoints(directory, self.config.train.keep_checkpoints)
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Everything needed to continue bit-exactly (a collective call under torchrun)."""
+        from gankit import __version__
+
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
+        optim_meta = {}
+        for phase, opt in zip(self.phases, self.optimizers):
+            t, m = split_optimizer_state(opt)
+            tensors.update({f"optim.{phase.name}.{k}": v for k, v in t.items()})
+            optim_meta[phase.name] = m
+        plain, rng_tensors = capture_rng()
+        ranks = dist.gather_objects((plain, rng_tensors), self.dist)
+        for r, (_, ts) in enumerate(ranks):
+            tensors.update({f"rng.{r}.{k}": v for k, v in ts.items()})
+        meta = {
+            "gankit_version": __version__,
+            "config": self.config.to_dict(),
+            "data_info": self.model.info.to_dict(),
+            "ema": self.ema is not None,
+            "optim": optim_meta,
+            "scalers": [s.state_dict() for s in self.scalers],
+            "rng": [p for p, _ in ranks],
+            "stream": self.stream.state_dict(),
+            "world_size": self.dist.world_size,
+            "elapsed": self.elapsed,
+        }
+        return tensors, meta
+
+    def _restore(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        self.model.load_state_dict(subdict(tensors, "model"))
+        if self.ema is not None:
+            if meta.get("ema"):
+                self.ema.load_state_dict(subdict(tensors, "ema"))
+            else:
+                self.ema = EMA(self.model, self.ema.targets, self.ema.decay, self.ema.start)
+        for phase, opt in zip(self.phases, self.optimizers):
+            part = subdict(tensors, f"optim.{phase.name}")
+            opt.load_state_dict(join_optimizer_state(part, meta["optim"][phase.name]))
+        for scaler, state in zip(self.scalers, meta.get("scalers", [])):
+            if state:
+                scaler.load_state_dict(state)
+        self.stream.load_state_dict(meta["stream"])
+        self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed", 0.0))
+        rank = self.dist.rank
+        if meta.get("world_size", 1) == self.dist.world_size:
+            restore_rng(meta["rng"][rank], subdict(tensors, f"rng.{rank}"))
+        else:
+            log.warning(
+                "resuming on %d processes a run saved on %d: the noise will differ from an "
+                "uninterrupted run",
+                self.dist.world_size,
+                meta.get("world_size", 1),
+            )
+            seed_everything(self.config.train.seed + 7919 * (self.step + rank + 1))
+
+    def close(self) -> None:
+        dist.shutdown(self.dist)

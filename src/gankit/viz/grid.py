@@ -1,0 +1,100 @@
+"""Image grids and scatter plots of samples."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from gankit.errors import GankitError
+
+MIN_CELL = 64  # small images are enlarged (nearest neighbour) to at least this many pixels
+
+
+def to_uint8(images: Tensor) -> np.ndarray:
+    """[N, C, H, W] floats in [-1, 1] -> [N, H, W, C] uint8."""
+    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Tile images [N, C, H, W] in [-1, 1] into one uint8 picture [H', W', C] (C = 1 or 3).
+
+    Rows hold `nrow` images (default: a square grid); small images are enlarged so a digit of
+    8×8 pixels is still visible.
+    """
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"expected images [N, 1 or 3, H, W], got {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    scale = max(1, math.ceil(MIN_CELL / max(h, w)))
+    cells = to_uint8(images).repeat(scale, axis=1).repeat(scale, axis=2)
+    h, w = h * scale, w * scale
+    cols = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, cols)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        grid[top : top + h, left : left + w] = cells[i]
+    return grid
+
+
+def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
+    path = Path(path)
+    grid = image_grid(images, nrow=nrow)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    return path
+
+
+def save_scatter(
+    points: Tensor | np.ndarray,
+    path: str | Path,
+    *,
+    modes: np.ndarray | None = None,
+    title: str | None = None,
+) -> Path:
+    """Scatter the first two coordinates of points [N, D] (with true mode centres, if given)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = np.asarray(points.detach().cpu() if isinstance(points, Tensor) else points)
+    if pts.ndim != 2:
+        raise ValueError(f"expected points [N, D], got {pts.shape}")
+    if pts.shape[1] == 1:
+        pts = np.concatenate([pts, np.zeros_like(pts)], 1)
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.4, c="tab:blue", linewidths=0)
+    if modes is not None:
+        ax.scatter(modes[:, 0], modes[:, 1], s=30, marker="x", c="tab:red", label="true modes")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def save_samples(samples: Tensor, path: str | Path, *, kind: str, **kwargs: object) -> Path:
+    """Save samples by file type: `.npy` raw array; `.png`/`.jpg` a grid (images) or a scatter
+    plot (points)."""
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise GankitError(f"cannot write {path}: no such directory {path.parent}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        np.save(path, samples.detach().cpu().numpy())
+        return path
+    if suffix not in (".png", ".jpg", ".jpeg"):
+        raise GankitError(f"unsupported output type {suffix or '(none)'}: use .png, .jpg or .npy")
+    if kind == "image":
+        return save_grid(samples, path, **kwargs)  # type: ignore[arg-type]
+    return save_scatter(samples, path, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,184 @@
+"""The Trainer: bit-exact resume, the NaN guard, logs, samples, EMA, precision."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+import yaml
+
+import gankit
+from gankit.errors import GankitError, TrainingDiverged
+from gankit.training.checkpoint import list_checkpoints, load_checkpoint
+from gankit.training.config import RunConfig
+from gankit.training.trainer import Trainer
+
+from ..conftest import TINY, tiny_config
+
+N = 3
+
+
+def _final_state(run) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, meta, _ = load_checkpoint(run)
+    return tensors, meta
+
+
+def _assert_same_state(a, b) -> None:
+    (ta, ma), (tb, mb) = a, b
+    assert ma["step"] == mb["step"]
+    assert sorted(ta) == sorted(tb)
+    for key in ta:
+        assert torch.equal(ta[key], tb[key]), f"{key} differs"
+    for key in ("stream", "rng", "optim", "scalers"):
+        assert ma[key] == mb[key], key
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_resume_is_bit_exact(name: str, tmp_path) -> None:
+    """2N steps straight equal N steps, resume, N steps: weights, EMA, optimiser and RNG state."""
+    opts = {"checkpoint_every": N, "keep_checkpoints": 0, "ema": True, "ema_decay": 0.9}
+    Trainer(tiny_config(name, steps=2 * N, **opts), run_dir=tmp_path / "straight").fit()
+    Trainer(tiny_config(name, steps=N, **opts), run_dir=tmp_path / "resumed").fit()
+    result = gankit.train(resume=tmp_path / "resumed", steps=2 * N)
+    assert result.step == 2 * N
+    _assert_same_state(_final_state(tmp_path / "straight"), _final_state(tmp_path / "resumed"))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "resumed/metrics.jsonl").open()]
+    assert steps == list(range(1, 2 * N + 1))
+
+
+def test_stop_request_checkpoints_and_resume_is_exact(tmp_path) -> None:
+    """SIGINT/SIGTERM finish the step, checkpoint it and return; resuming loses nothing."""
+    Trainer(tiny_config("gan", steps=6), run_dir=tmp_path / "straight").fit()
+    trainer = Trainer(tiny_config("gan", steps=6), run_dir=tmp_path / "stopped")
+    step = trainer.train_step
+
+    def stop_after_two(i: int):
+        out = step(i)
+        if i == 1:
+            trainer._stop_requested = True  # what the signal handler does
+        return out
+
+    trainer.train_step = stop_after_two
+    result = trainer.fit()
+    assert result.stopped_early and result.step == 2
+    assert [s for s, _ in list_checkpoints(tmp_path / "stopped/checkpoints")] == [0, 2]
+    gankit.train(resume=tmp_path / "stopped")
+    _assert_same_state(_final_state(tmp_path / "straight"), _final_state(tmp_path / "stopped"))
+
+
+def test_resume_refuses_to_change_the_run(tmp_path) -> None:
+    Trainer(tiny_config("gan", steps=2), run_dir=tmp_path / "run").fit()
+    with pytest.raises(GankitError, match=r"cannot change model\.z_dim"):
+        gankit.train(resume=tmp_path / "run", overrides=["model.z_dim=8"])
+    with pytest.raises(GankitError, match=r"cannot change train\.seed"):
+        gankit.train(resume=tmp_path / "run", seed=5)
+    with pytest.raises(GankitError, match="is a gan run, not dcgan"):
+        gankit.train("dcgan", resume=tmp_path / "run")
+
+
+@pytest.mark.parametrize("log_every", [1, 3])
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, log_every: int) -> None:
+    cfg = tiny_config("gan", steps=10, checkpoint_every=2, log_every=log_every, keep_checkpoints=0)
+    trainer = Trainer(cfg, run_dir=tmp_path / "run")
+    loss, calls = trainer.model.loss, [0]
+
+    def poisoned(phase: str, batch: dict) -> dict:
+        out = loss(phase, batch)
+        if phase == "G":
+            calls[0] += 1
+            if calls[0] >= 5:  # from the 5th step on
+                out["loss"] = out["loss"] * math.nan
+        return out
+
+    trainer.model.loss = poisoned
+    with pytest.raises(TrainingDiverged, match=r"G/loss became NaN or infinite at step 5") as err:
+        trainer.fit()
+    kept = list_checkpoints(tmp_path / "run/checkpoints")
+    assert kept[-1][0] == 4  # nothing written after the loss went bad
+    assert str(kept[-1][1]) in str(err.value)
+    handle = gankit.load(tmp_path / "run")
+    assert all(torch.isfinite(p).all() for p in handle.model.parameters())
+
+
+def test_run_directory_contents(tmp_path) -> None:
+    cfg = tiny_config("gan", steps=4, log_every=2, sample_every=2, checkpoint_every=2)
+    Trainer(cfg, run_dir=tmp_path / "run").fit()
+    run = tmp_path / "run"
+    saved = RunConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
+    assert saved.to_dict() == cfg.to_dict()
+    records = [json.loads(line) for line in (run / "metrics.jsonl").open()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert {"D/loss", "G/loss", "D/p_real", "time", "samples_per_sec"} <= set(records[0])
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step-000000.png",
+        "step-000002.png",
+        "step-000004.png",
+    ]
+    assert [s for s, _ in list_checkpoints(run / "checkpoints")] == [0, 2, 4]
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path) -> None:
+    Trainer(tiny_config("gan", steps=1), run_dir=tmp_path / "run").fit()
+    with pytest.raises(GankitError, match="already holds a run"):
+        Trainer(tiny_config("gan", steps=1), run_dir=tmp_path / "run")
+
+
+def test_keep_checkpoints_prunes_old_ones(tmp_path) -> None:
+    cfg = tiny_config("gan", steps=6, checkpoint_every=1, keep_checkpoints=2)
+    result = Trainer(cfg, run_dir=tmp_path / "run").fit()
+    assert (result.step, result.stopped_early) == (6, False)
+    assert [s for s, _ in list_checkpoints(tmp_path / "run/checkpoints")] == [5, 6]
+
+
+def test_ema_follows_the_generator() -> None:
+    trainer = Trainer(tiny_config("gan", ema=True, ema_decay=0.9, ema_start=2), write=False)
+    g, ema = trainer.model.G, trainer.ema.modules["G"]
+    trainer.train_step(0)  # before ema_start: a copy
+    torch.testing.assert_close(ema.state_dict(), g.state_dict(), rtol=0, atol=0)
+    before = {k: v.clone() for k, v in ema.state_dict().items()}
+    trainer.train_step(2)
+    for (k, avg), live in zip(ema.named_parameters(), g.parameters()):
+        expected = 0.9 * before[k] + 0.1 * live.detach()
+        torch.testing.assert_close(avg, expected, rtol=1e-6, atol=1e-7)
+        assert not torch.equal(avg, live)
+
+
+def test_ema_default_comes_from_the_model() -> None:
+    assert Trainer(tiny_config("dcgan"), write=False).ema is None  # DCGAN used none
+
+
+def test_bf16_autocast_trains() -> None:
+    trainer = Trainer(tiny_config("dcgan", precision="bf16"), write=False)
+    logs = trainer.train_step(0)
+    assert all(torch.isfinite(v) for v in logs.values())
+
+
+def test_fp16_needs_cuda() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: fp16 is allowed")
+    with pytest.raises(GankitError, match="fp16 training needs a CUDA device"):
+        Trainer(tiny_config("gan", precision="fp16"), write=False)
+
+
+def test_tensorboard_is_optional(tmp_path) -> None:
+    cfg = tiny_config("gan", steps=2, tensorboard=True)
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(GankitError, match=r"pip install 'gankit\[tensorboard\]'"):
+            Trainer(cfg, run_dir=tmp_path / "run").fit()
+    else:
+        Trainer(cfg, run_dir=tmp_path / "run").fit()
+        assert any((tmp_path / "run/tensorboard").iterdir())
+
+
+def test_same_seed_same_run_other_seed_other_run() -> None:
+    def weights(seed: int) -> dict[str, torch.Tensor]:
+        trainer = Trainer(tiny_config("gan", steps=3, seed=seed), write=False)
+        return trainer.fit().model.state_dict()
+
+    a, b, c = weights(1), weights(1), weights(2)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(a["G.0.0.weight"], c["G.0.0.weight"])
