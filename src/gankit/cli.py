@@ -1,0 +1,196 @@
+"""The `gankit` command. Thin: parses arguments, calls the Python API, reports errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from gankit.errors import GankitError, TrainingDiverged
+
+log = logging.getLogger("gankit")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and evaluate GANs.")
+    parser.add_argument("--version", action="version", version=f"gankit {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="list models and datasets")
+
+    p = sub.add_parser("train", help="train a model (or --resume a run)")
+    p.add_argument("model", nargs="?", help="model name (see `gankit list`)")
+    p.add_argument("--data", help="dataset spec: a name, folder:PATH or points:FILE.csv")
+    p.add_argument("--steps", type=_positive, help="generator updates")
+    p.add_argument("--batch-size", type=_positive, help="global batch size")
+    p.add_argument("--resolution", type=_positive, help="image side length")
+    p.add_argument("--seed", type=_seed, help="random seed (default 0)")
+    p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
+    p.add_argument("--config", help="YAML file of overrides (sections model, data, train)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config value, e.g. --set model.gp_weight=5 (repeatable)",
+    )
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="mixed precision")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")
+    p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("sample", help="draw samples from a trained run")
+    p.add_argument("run", help="run directory or checkpoint")
+    p.add_argument("-n", type=_positive, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("-o", "--output", required=True, help=".png grid/plot or .npy raw samples")
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
+    p = sub.add_parser("eval", help="measure a trained run")
+    p.add_argument("run", help="run directory or checkpoint")
+    p.add_argument("--metrics", help="comma-separated metrics (default: all that apply)")
+    p.add_argument("-n", type=_positive, help="generated samples (default: per dataset)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON to stdout")
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+    return parser
+
+
+def _version() -> str:
+    from gankit import __version__
+
+    return __version__
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from gankit.data import DATASETS, spec_usage
+    from gankit.metrics import METRICS
+    from gankit.models import MODELS
+
+    rows = [("models", [(e.name, e.help) for e in MODELS])]
+    rows.append(("datasets", [(spec_usage(e.name), e.help) for e in DATASETS]))
+    rows.append(("metrics", [(e.name, e.help) for e in METRICS]))
+    for title, entries in rows:
+        print(f"{title}:")
+        width = max(len(name) for name, _ in entries)
+        for name, text in entries:
+            print(f"  {name:<{width}}  {text}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import gankit
+
+    if args.resume is None and (args.model is None or args.data is None):
+        raise GankitError("train needs MODEL and --data SPEC (or --resume RUN)")
+    options = {"precision": args.precision, "device": args.device}
+    if args.tensorboard:
+        options["tensorboard"] = True
+    if args.no_progress:
+        options["progress"] = False
+    result = gankit.train(
+        args.model,
+        args.data,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        resolution=args.resolution,
+        seed=args.seed,
+        out=args.out,
+        resume=args.resume,
+        config=args.config,
+        overrides=args.sets,
+        train_options={k: v for k, v in options.items() if v is not None},
+    )
+    if result.run_dir is not None:
+        what = "stopped" if result.stopped_early else "done"
+        log.info("%s at step %d: %s", what, result.step, result.run_dir)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.viz import save_samples
+
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    samples = handle.sample(args.n, seed=args.seed)
+    path = save_samples(samples, args.output, kind=handle.info.kind)
+    log.info("wrote %d samples to %s", args.n, path)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.metrics import evaluate
+
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    results = evaluate(handle, names, n=args.n, seed=args.seed)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for key, value in results.items():
+            print(f"{key:<24} {value:.6g}" if isinstance(value, float) else f"{key:<24} {value}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format())
+    log.addHandler(handler)
+    log.propagate = False
+    quiet = int(os.environ.get("RANK", "0")) != 0  # under torchrun only rank 0 talks
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+class _Format(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        return f"gankit: {level}{record.getMessage()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for user errors, 1 for a diverged run)."""
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    try:
+        return COMMANDS[args.command](args)
+    except GankitError as err:
+        print(f"gankit: error: {err}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as err:
+        print(f"gankit: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        for h in list(log.handlers):
+            log.removeHandler(h)
