@@ -83,7 +83,8 @@ def test_save_load_round_trip(name: str, tiny: Tiny, ema: bool, tmp_path) -> Non
             expected = model.generate(z)
     else:
         expected = model.generate(z)
-    torch.testing.assert_close(handle.sample(6, seed=7), expected.detach(), rtol=0, atol=0)
+    # (the trainer keeps image models channels-last, the handle does not: equal up to rounding)
+    torch.testing.assert_close(handle.sample(6, seed=7), expected.detach(), rtol=1e-5, atol=1e-6)
     assert not torch.equal(handle.sample(6, seed=7), handle.sample(6, seed=8))
     if ema:  # the raw generator is still there when asked for
         raw = gankit.load(tmp_path / "run", ema=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -123,6 +124,12 @@ class Trainer:
         cfg.data = replace(cfg.data, resolution=info.resolution)  # record what was used
         model_cls.check_data(cfg.model, info)
         self.model = model_cls(cfg.model, info).to(self.device)
+        self.memory_format = (
+            torch.channels_last
+            if t.channels_last and info.kind == "image" and self.device.type in ("cpu", "cuda")
+            else torch.contiguous_format
+        )
+        self.model.to(memory_format=self.memory_format)
         dist.broadcast_module(self.model, self.dist)
         self.phases = self.model.phases()
         self.optimizers = [make_optimizer(p.params, p.optim) for p in self.phases]
@@ -180,6 +187,7 @@ class Trainer:
             desc=self.run_dir.name if self.run_dir else self.config.model_name,
             unit="step",
             dynamic_ncols=True,
+            mininterval=0.5 if sys.stderr.isatty() else 30.0,  # keep logs of piped runs short
         )
         if self.step == 0 and self.run_dir is not None:
             self._save_samples(logger)
@@ -243,6 +251,8 @@ class Trainer:
         for p in self.model.parameters():  # gradients only for what this phase updates
             p.requires_grad_(id(p) in owned)
         batch: Batch = self.stream.next()
+        if batch["x"].dim() == 4:
+            batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
         with self._autocast():
             out = self.model.loss(phase.name, batch)
         opt.zero_grad(set_to_none=True)
