@@ -29,13 +29,11 @@ class Generator:
     def __init__(
         self, model: GANModel, config: RunConfig, step: int, uses_ema: bool, path: Path
     ) -> None:
-        self.model, self.config, self.step, self.uses_ema, self.path = (
-            model,
-            config,
-            step,
-            uses_ema,
-            path,
-        )
+        self.model = model
+        self.config = config
+        self.step = step
+        self.uses_ema = uses_ema
+        self.path = path
 
     @property
     def info(self) -> DataInfo:

@@ -8,7 +8,6 @@ real-vs-real floor a model should be read against (`*_real` keys).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -44,18 +43,24 @@ class EvalContext:
 
     def __init__(self, handle: Generator, n: int | None = None, seed: int = 0) -> None:
         self.handle, self.info, self.seed = handle, handle.info, seed
-        data = handle.config.data
-        self._split_cfg = {s: replace(data, split=s) for s in ("train", "test")}
+        self._cache: dict[tuple[str, str], Any] = {}
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
         self.n = n or min(default, len(self._dataset("train")))
 
-    @functools.cache  # noqa: B019 (one context per evaluation)
-    def _dataset(self, split: str) -> Any:
-        return build_dataset(self._split_cfg[split])
+    def _cached(self, kind: str, which: str, compute: Callable[[], Any]) -> Any:
+        if (kind, which) not in self._cache:
+            self._cache[kind, which] = compute()
+        return self._cache[kind, which]
 
-    @functools.cache  # noqa: B019
+    def _dataset(self, split: str) -> Any:
+        cfg = replace(self.handle.config.data, split=split)
+        return self._cached("dataset", split, lambda: build_dataset(cfg))
+
     def samples(self, which: str) -> Tensor:
-        """ "fake" (generated), "test" (held-out real) or "train" (real), at most n of each."""
+        """`fake` (generated), `test` (held-out real) or `train` (real): at most n of each."""
+        return self._cached("samples", which, lambda: self._draw(which))
+
+    def _draw(self, which: str) -> Tensor:
         if which == "fake":
             return self.handle.sample(self.n, seed=self.seed)
         dataset = self._dataset(which)
@@ -63,18 +68,24 @@ class EvalContext:
         count = min(self.n, len(dataset))
         return dataset.batch(torch.randperm(len(dataset), generator=gen)[:count])["x"].cpu()
 
-    @functools.cache  # noqa: B019
     def features(self, which: str) -> np.ndarray:
+        """Features [N, D]: classifier embeddings for digit images, coordinates for points."""
         if self.info.kind == "points":
             return self.samples(which).double().numpy()
-        self._require_classifier()
-        return digit_outputs(self.samples(which))[0].double().numpy()
+        return self._digits(which)[0]
 
-    @functools.cache  # noqa: B019
     def probs(self, which: str) -> np.ndarray:
         """Class probabilities [N, C, 10] by the digits classifier."""
+        return self._digits(which)[1]
+
+    def _digits(self, which: str) -> tuple[np.ndarray, np.ndarray]:
         self._require_classifier()
-        return digit_outputs(self.samples(which))[1].double().numpy()
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            feats, probs = digit_outputs(self.samples(which))
+            return feats.double().numpy(), probs.double().numpy()
+
+        return self._cached("digits", which, compute)
 
     def _require_classifier(self) -> None:
         if self.info.name not in DIGIT_SETS:

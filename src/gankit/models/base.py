@@ -143,10 +143,6 @@ class GANModel(nn.Module):
     ) -> Tensor:
         return self.generate(self.sample_latent(n, generator=generator), y)
 
-    def output(self, flat: Tensor) -> Tensor:
-        """Reshape flat generator outputs [N, prod(shape)] to the data's sample shape."""
-        return flat.view(flat.shape[0], *self.info.shape)
-
 
 MODELS: Registry[type[GANModel]] = Registry("model")
 

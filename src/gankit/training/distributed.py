@@ -72,36 +72,27 @@ def shutdown(info: DistInfo) -> None:
         dist.destroy_process_group()
 
 
-def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
-    """Average the gradients of `params` across ranks with one all-reduce."""
-    if not info.enabled:
+def _average(tensors: list[torch.Tensor], info: DistInfo) -> None:
+    """Replace each tensor by its mean across ranks, with one all-reduce of them all flattened."""
+    if not info.enabled or not tensors:
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.flatten() for g in grads])
+    flat = torch.cat([t.flatten() for t in tensors])
     dist.all_reduce(flat)
     flat /= info.world_size
     offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
+
+
+def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
+    """Average the gradients of `params` across ranks."""
+    _average([p.grad for p in params if p.grad is not None], info)
 
 
 def average_buffers(module: nn.Module, info: DistInfo) -> None:
     """Average floating-point buffers (batch-norm running statistics) across ranks."""
-    if not info.enabled:
-        return
-    bufs = [b for b in module.buffers() if b.is_floating_point()]
-    if not bufs:
-        return
-    flat = torch.cat([b.flatten() for b in bufs])
-    dist.all_reduce(flat)
-    flat /= info.world_size
-    offset = 0
-    for b in bufs:
-        b.copy_(flat[offset : offset + b.numel()].view_as(b))
-        offset += b.numel()
+    _average([b for b in module.buffers() if b.is_floating_point()], info)
 
 
 def broadcast_module(module: nn.Module, info: DistInfo) -> None:

@@ -20,7 +20,6 @@ from tqdm.auto import tqdm
 from gankit.config import dump_yaml
 from gankit.data.base import Batch, DataInfo, build_dataset
 from gankit.data.loader import BatchStream
-from gankit.data.points import MIXTURES
 from gankit.errors import GankitError, TrainingDiverged
 from gankit.models.base import GANModel, make_optimizer
 from gankit.training import distributed as dist
@@ -41,7 +40,7 @@ from gankit.training.state import (
     seed_everything,
     split_optimizer_state,
 )
-from gankit.viz.grid import image_grid, save_grid, save_scatter
+from gankit.viz.grid import image_grid, save_samples
 
 log = logging.getLogger("gankit")
 
@@ -346,15 +345,9 @@ class Trainer:
             return
         samples = self.sample_fixed()
         path = self.run_dir / "samples" / f"{checkpoint_name(self.step)}.png"
-        info = self.model.info
-        if info.kind == "image":
-            save_grid(samples, path)
-            if logger is not None:
-                logger.image("samples", image_grid(samples), self.step)
-        else:
-            mixture = MIXTURES.get(info.name)
-            modes = mixture.means if mixture is not None else None
-            save_scatter(samples, path, modes=modes, title=f"step {self.step}")
+        save_samples(samples, path, self.model.info, title=f"step {self.step}")
+        if logger is not None and self.model.info.kind == "image":
+            logger.image("samples", image_grid(samples), self.step)
 
     # ----------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, logs: dict[str, float]) -> None:

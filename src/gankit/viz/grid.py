@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from gankit.data.base import DataInfo
+from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
 
 MIN_CELL = 64  # small images are enlarged (nearest neighbour) to at least this many pixels
@@ -83,9 +85,11 @@ def save_scatter(
     return path
 
 
-def save_samples(samples: Tensor, path: str | Path, *, kind: str, **kwargs: object) -> Path:
-    """Save samples by file type: `.npy` raw array; `.png`/`.jpg` a grid (images) or a scatter
-    plot (points)."""
+def save_samples(
+    samples: Tensor, path: str | Path, info: DataInfo, *, title: str | None = None
+) -> Path:
+    """Save samples of data described by `info`, by file type: `.npy` the raw array; `.png`/`.jpg`
+    a grid (images) or a scatter plot over the true modes of a built-in mixture (points)."""
     path = Path(path).expanduser()
     if not path.parent.is_dir():
         raise GankitError(f"cannot write {path}: no such directory {path.parent}")
@@ -95,6 +99,8 @@ def save_samples(samples: Tensor, path: str | Path, *, kind: str, **kwargs: obje
         return path
     if suffix not in (".png", ".jpg", ".jpeg"):
         raise GankitError(f"unsupported output type {suffix or '(none)'}: use .png, .jpg or .npy")
-    if kind == "image":
-        return save_grid(samples, path, **kwargs)  # type: ignore[arg-type]
-    return save_scatter(samples, path, **kwargs)  # type: ignore[arg-type]
+    if info.kind == "image":
+        return save_grid(samples, path)
+    mixture = MIXTURES.get(info.name)
+    modes = mixture.means if mixture is not None else None
+    return save_scatter(samples, path, modes=modes, title=title)

@@ -1,0 +1,98 @@
+"""The shipped digits classifier and run-level evaluation (`gankit eval`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gankit
+from gankit.data import DataConfig, build_dataset
+from gankit.data.digits import digit_images
+from gankit.errors import GankitError
+from gankit.metrics import (
+    applicable,
+    digit_outputs,
+    evaluate,
+    load_digits_classifier,
+    mode_coverage,
+)
+from gankit.metrics.classifier import classifier_card
+from gankit.metrics.evaluate import _joint_probs
+from gankit.training.trainer import Trainer
+
+from ..conftest import Tiny, tiny_config
+
+
+@pytest.mark.parametrize("resolution", [8, 16, 32, 64])
+def test_shipped_classifier_is_accurate_on_held_out_digits(resolution: int) -> None:
+    x, y = digit_images("test", resolution)
+    with torch.no_grad():
+        accuracy = (load_digits_classifier()(x).argmax(1) == y).float().mean().item()
+    assert accuracy >= 0.97
+    assert classifier_card()["test_accuracy"][str(resolution)] == pytest.approx(accuracy, abs=0.01)
+
+
+def test_digit_outputs_per_channel() -> None:
+    stacked = build_dataset(DataConfig("stacked-digits", resolution=16, size=64, split="test"))
+    batch = stacked.batch(torch.arange(64))
+    feats, probs = digit_outputs(batch["x"])
+    assert feats.shape == (64, 3 * 64) and probs.shape == (64, 3, 10)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(64, 3))
+    digits = probs.argmax(-1)
+    predicted = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    assert (predicted == batch["y"]).float().mean() > 0.95
+    joint = _joint_probs(probs.double().numpy())
+    assert joint.shape == (64, 1000)
+    np.testing.assert_allclose(joint.sum(1), 1.0, rtol=1e-6)  # float32 softmax underneath
+    np.testing.assert_array_equal(joint.argmax(1), predicted.numpy())
+
+
+@pytest.mark.parametrize(("name", "modes"), [("ring8", 8), ("grid25", 25)])
+def test_mode_coverage_of_real_mixture_samples(name: str, modes: int) -> None:
+    real = build_dataset(DataConfig(name, size=2500, split="test")).x
+    scores = mode_coverage(real, name)
+    assert scores["modes"] == modes and scores["num_modes"] == modes
+    # within 3σ of the mean lies 1 − exp(−9/2) = 98.9% of a 2-D isotropic Gaussian
+    assert 98.0 < scores["high_quality"] < 99.6
+    assert scores["kl"] < 0.01
+
+
+def test_mode_coverage_of_real_stacked_digits() -> None:
+    real = build_dataset(DataConfig("stacked-digits", resolution=8, size=5000, split="test"))
+    scores = mode_coverage(real.batch(torch.arange(5000))["x"], "stacked-digits")
+    assert scores["num_modes"] == 1000
+    assert scores["modes"] >= 980  # 5,000 uniform draws miss 1000·e⁻⁵ ≈ 7 of 1,000 modes
+    assert scores["kl"] < 0.2
+
+
+def test_mode_coverage_sees_a_collapse() -> None:
+    x, y = digit_images("test", 16)
+    only_threes = x[y == 3]
+    scores = mode_coverage(only_threes, "digits")
+    assert scores["modes"] <= 2  # the classifier errs on at most one of the 45
+    assert scores["kl"] == pytest.approx(np.log(10), abs=0.15)
+    with pytest.raises(GankitError, match="mode coverage is defined"):
+        mode_coverage(x, "folder:mine")
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("eval") / "run"
+    tiny = Tiny("digits", ("model.g_channels=4", "model.d_channels=4"), resolution=16)
+    Trainer(tiny_config("dcgan", tiny, steps=2), run_dir=run).fit()
+    return gankit.load(run)
+
+
+def test_evaluate_digits_run(digits_run) -> None:
+    assert applicable(digits_run.info) == ["fid", "kid", "prdc", "is", "modes"]
+    scores = evaluate(digits_run, n=300)
+    assert scores["n"] == 300 and scores["step"] == 2
+    for key in ("fid", "fid_real", "kid", "kid_std", "kid_real", "is", "is_real", "precision",
+                "recall", "density", "coverage", "modes", "kl"):  # fmt: skip
+        assert np.isfinite(scores[key]), key
+    assert scores["fid"] > 10 * scores["fid_real"]  # two steps of training are far from real
+    assert scores["is_real"] > 8  # the held-out digits are confidently 10 classes
+    again = evaluate(digits_run, ["fid"], n=300)
+    assert again["fid"] == scores["fid"]  # the same seed gives the same numbers
+    assert evaluate(digits_run, ["fid"], n=300, seed=1)["fid"] != scores["fid"]
