@@ -1,7 +1,7 @@
 """The core issue's measurements: the README's main job, WGAN-GP on grid25 over seeds, and DCGAN's
 classifier-FID on digits against the real-vs-real floor.
 
-    python benchmarks/core.py            # ~15 min on 2 CPU cores; writes benchmarks/results/core.md
+    python benchmarks/core.py            # ~1 hour on 2 CPU cores; writes benchmarks/results/core.md
 
 Every number comes from the `gankit` command itself, run as a user would run it; the commands are
 written into the report.
@@ -62,13 +62,29 @@ def main_job(work: Path) -> tuple[list[str], float, dict]:
     return args, seconds, evaluate(out, "fid,kid,is,prdc,modes")
 
 
-def wgan_gp_grid(work: Path, seeds: list[int]) -> tuple[list[list[str]], list[float], list[dict]]:
+def dcgan_curve(work: Path, steps: int) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The main job's recipe trained longer, scored every 1,000 steps."""
+    out = work / "dcgan-digits-long"
+    args = ["train", "dcgan", "--data", "digits", "--steps", str(steps), "--out", str(out)]
+    args += ["--set", "train.checkpoint_every=1000", "--set", "train.keep_checkpoints=0"]
+    run([*args, "--no-progress"])
+    shutil.copy(out / "samples" / f"step-{steps:06d}.png", FIGURES / f"dcgan-digits-{steps}.png")
+    points = []
+    for step in range(1000, steps + 1, 1000):
+        points.append((step, evaluate(out / "checkpoints" / f"step-{step:06d}.json", "fid,is")))
+    return args, points
+
+
+def wgan_gp_grid(
+    work: Path, seeds: list[int], extra: tuple[str, ...] = (), tag: str = ""
+) -> tuple[list[list[str]], list[float], list[dict]]:
     commands, seconds, scores = [], [], []
     for seed in seeds:
-        out = work / f"wgan-gp-grid25-{seed}"
+        out = work / f"wgan-gp-grid25{tag}-{seed}"
         args = ["train", "wgan-gp", "--data", "grid25", "--seed", str(seed), "--out", str(out)]
+        args += list(extra)
         s, _ = run([*args, "--no-progress"])
-        figure = FIGURES / f"wgan-gp-grid25-seed{seed}.png"
+        figure = FIGURES / f"wgan-gp-grid25{tag}-seed{seed}.png"
         run(["sample", str(out), "-n", "2500", "--seed", "0", "-o", str(figure)])
         commands.append(args)
         seconds.append(s)
@@ -84,9 +100,38 @@ def machine() -> str:
     )
 
 
-def report(main: tuple, grid: tuple, seeds: list[int]) -> str:
-    args, seconds, scores = main
+def grid_table(grid: tuple, seeds: list[int], tag: str) -> list[str]:
     g_cmds, g_secs, g_scores = grid
+    lines = [
+        "| seed | wall time | modes (of 25) | high quality % | reverse KL | FID (coords) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for seed, s, sc in zip(seeds, g_secs, g_scores):
+        lines.append(
+            f"| {seed} | {s:.0f} s | {sc['modes']:.0f} | {sc['high_quality']:.1f} | "
+            f"{sc['kl']:.3f} | {sc['fid']:.3f} |"
+        )
+    if len(seeds) > 1:
+        lines.append(
+            f"| **mean ± s.e.** | | {mean_se([s['modes'] for s in g_scores])} | "
+            f"{mean_se([s['high_quality'] for s in g_scores])} | "
+            f"{mean_se([s['kl'] for s in g_scores])} | {mean_se([s['fid'] for s in g_scores])} |"
+        )
+    lines += [
+        "",
+        "Commands (then `gankit eval RUN --metrics modes,fid -n 2500 --json` and",
+        "`gankit sample RUN -n 2500 --seed 0 -o FIGURE.png`):",
+        "",
+        *[f"    {command(c)}" for c in g_cmds],
+        "",
+        " ".join(f"![seed {s}](core/wgan-gp-grid25{tag}-seed{s}.png)" for s in seeds),
+        "",
+    ]
+    return lines
+
+
+def report(main: tuple, curve: tuple, grid: tuple, paper: tuple, seeds: list[int]) -> str:
+    args, seconds, scores = main
     lines = [
         "# Core results: the main job, WGAN-GP on grid25, DCGAN on digits",
         "",
@@ -114,44 +159,45 @@ def report(main: tuple, grid: tuple, seeds: list[int]) -> str:
         f"| digit classes covered (KL to uniform) | {scores['modes']:.0f} of 10 "
         f"({scores['kl']:.3f}) | |",
         "",
+        "The same recipe trained longer (one run, seed 0, scored every 1,000",
+        f"steps; `{command(curve[0])}`):",
+        "",
+        "| step | classifier-FID | IS |",
+        "| ---: | ---: | ---: |",
+        *[f"| {step} | {sc['fid']:.1f} | {sc['is']:.2f} |" for step, sc in curve[1]],
+        "",
+        f"![after {curve[1][-1][0]} steps](core/dcgan-digits-{curve[1][-1][0]}.png)",
+        "",
         "## WGAN-GP on grid25 (PacGAN's scoring: 2,500 samples)",
         "",
-        "| seed | wall time | modes (of 25) | high quality % | reverse KL | FID (coords) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for seed, s, sc in zip(seeds, g_secs, g_scores):
-        lines.append(
-            f"| {seed} | {s:.0f} s | {sc['modes']:.0f} | {sc['high_quality']:.1f} | "
-            f"{sc['kl']:.3f} | {sc['fid']:.3f} |"
-        )
-    lines += [
-        f"| **mean ± s.e.** | | {mean_se([s['modes'] for s in g_scores])} | "
-        f"{mean_se([s['high_quality'] for s in g_scores])} | "
-        f"{mean_se([s['kl'] for s in g_scores])} | {mean_se([s['fid'] for s in g_scores])} |",
+        "The grid25 preset (the authors' toy networks, λ = 0.1 as in their toy script,",
+        "6,000 steps):",
         "",
-        "Commands (then `gankit eval RUN --metrics modes,fid -n 2500 --json`):",
+        *grid_table(grid, seeds, ""),
+        "The paper's λ = 10 with everything else equal, for comparison:",
         "",
-        *[f"    {command(c)}" for c in g_cmds],
-        "",
-        "Samples (2,500, seed 0) over the true modes (red crosses):",
-        "",
-        " ".join(f"![seed {s}](core/wgan-gp-grid25-seed{s}.png)" for s in seeds),
-        "",
+        *grid_table(paper, seeds[:1], "-lambda10"),
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=HERE / "runs")
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/runs"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--long-steps", type=int, default=6000)
     args = parser.parse_args()
+    os.chdir(HERE.parent)  # commands in the report name paths relative to the repository
     FIGURES.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     main_result = main_job(args.work)
+    curve = dcgan_curve(args.work, args.long_steps)
     grid = wgan_gp_grid(args.work, args.seeds)
-    text = report(main_result, grid, args.seeds)
+    paper = wgan_gp_grid(
+        args.work, args.seeds[:1], ("--set", "model.gp_weight=10"), tag="-lambda10"
+    )
+    text = report(main_result, curve, grid, paper, args.seeds)
     (RESULTS / "core.md").write_text(text)
     print(text)
 

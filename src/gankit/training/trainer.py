@@ -160,16 +160,29 @@ class Trainer:
         return (torch.arange(n) % info.num_classes).to(self.device)
 
     def _prepare_run_dir(self, run_dir: str | Path | None, resumed: bool) -> Path:
-        path = Path(run_dir).expanduser() if run_dir else None
+        """Rank 0 creates the run directory; every rank learns its path (or rank 0's error, so
+        that no rank is left waiting for the others)."""
+        outcome: tuple[str, str] = ("error", "")
         if self.dist.is_main:
-            if path is None:
-                path = default_run_dir(self.config)
-            elif not resumed and list_checkpoints(path / "checkpoints"):
-                raise GankitError(f"{path} already holds a run; continue it with --resume {path}")
-            for sub in ("", "checkpoints", "samples"):
-                (path / sub).mkdir(parents=True, exist_ok=True)
-            (path / "config.yaml").write_text(dump_yaml(self.config.to_dict()))
-        return Path(dist.broadcast_object(str(path), self.dist))
+            try:
+                outcome = ("ok", str(self._create_run_dir(run_dir, resumed)))
+            except GankitError as err:
+                outcome = ("error", str(err))
+            except OSError as err:
+                outcome = ("error", f"cannot write the run directory: {err}")
+        status, text = dist.broadcast_object(outcome, self.dist)
+        if status == "error":
+            raise GankitError(text)
+        return Path(text)
+
+    def _create_run_dir(self, run_dir: str | Path | None, resumed: bool) -> Path:
+        path = Path(run_dir).expanduser() if run_dir else default_run_dir(self.config)
+        if not resumed and list_checkpoints(path / "checkpoints"):
+            raise GankitError(f"{path} already holds a run; continue it with --resume {path}")
+        for sub in ("", "checkpoints", "samples"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        (path / "config.yaml").write_text(dump_yaml(self.config.to_dict()))
+        return path
 
     # ----------------------------------------------------------------- loop
     def fit(self) -> TrainResult:
