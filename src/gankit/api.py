@@ -118,7 +118,6 @@ def _resume(
         raise GankitError(f"{run} was trained on {saved['data']['spec']}, not {data}")
     if out is not None:
         raise GankitError("--out cannot be combined with --resume (the run keeps its directory)")
-    flags = {k: v for k, v in flags.items() if k != "data"} if "data" in flags else flags
     tree = merge(saved, flags)
     for text in overrides:
         key, value = parse_override(text)

@@ -182,3 +182,15 @@ def test_same_seed_same_run_other_seed_other_run() -> None:
     a, b, c = weights(1), weights(1), weights(2)
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert not torch.equal(a["G.0.0.weight"], c["G.0.0.weight"])
+
+
+def test_resume_from_an_older_checkpoint_sets_newer_ones_aside(tmp_path) -> None:
+    opts = {"checkpoint_every": 2, "keep_checkpoints": 0}
+    Trainer(tiny_config("gan", steps=6, **opts), run_dir=tmp_path / "run").fit()
+    first = _final_state(tmp_path / "run")
+    gankit.train(resume=tmp_path / "run/checkpoints/step-000002.json")
+    checkpoints = tmp_path / "run/checkpoints"
+    assert [s for s, _ in list_checkpoints(checkpoints)] == [0, 2, 4, 6]
+    (aside,) = checkpoints.glob("superseded-*")
+    assert [s for s, _ in list_checkpoints(aside)] == [4, 6]  # kept, not lost
+    _assert_same_state(first, _final_state(tmp_path / "run"))  # the same branch again

@@ -179,10 +179,26 @@ class Trainer:
         path = Path(run_dir).expanduser() if run_dir else default_run_dir(self.config)
         if not resumed and list_checkpoints(path / "checkpoints"):
             raise GankitError(f"{path} already holds a run; continue it with --resume {path}")
+        if resumed:
+            self._set_aside_newer_checkpoints(path / "checkpoints")
         for sub in ("", "checkpoints", "samples"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         (path / "config.yaml").write_text(dump_yaml(self.config.to_dict()))
         return path
+
+    def _set_aside_newer_checkpoints(self, directory: Path) -> None:
+        """Resuming from an older checkpoint starts a new branch: its newer checkpoints move to
+        checkpoints/superseded-TIME/ (kept, but no longer taken for the run's latest)."""
+        newer = [(s, p) for s, p in list_checkpoints(directory) if s > self.step]
+        if not newer:
+            return
+        aside = directory / f"superseded-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        aside.mkdir()
+        for _, json_path in newer:
+            json_path.rename(aside / json_path.name)
+            weights = json_path.with_suffix(".safetensors")
+            weights.rename(aside / weights.name)
+        log.warning("moved %d newer checkpoint(s) to %s", len(newer), aside)
 
     # ----------------------------------------------------------------- loop
     def fit(self) -> TrainResult:
