@@ -74,7 +74,7 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
             choices = ", ".join(repr(a) for a in args)
             raise GankitError(f"bad value {value!r} for {key} (choose from {choices})")
         return value
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):

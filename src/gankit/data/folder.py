@@ -29,15 +29,15 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     Raises:
         OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
     """
-    with Image.open(path) as img:
-        img = img.convert("RGB" if channels == 3 else "L")
-        w, h = img.size
-        scale = resolution / min(w, h)
-        size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
-        img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-        left, top = (size[0] - resolution) // 2, (size[1] - resolution) // 2
-        img = img.crop((left, top, left + resolution, top + resolution))
-        array = np.asarray(img, dtype=np.uint8)
+    with Image.open(path) as file:
+        img = file.convert("RGB" if channels == 3 else "L")
+    w, h = img.size
+    scale = resolution / min(w, h)
+    size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
+    img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    left, top = (size[0] - resolution) // 2, (size[1] - resolution) // 2
+    img = img.crop((left, top, left + resolution, top + resolution))
+    array = np.asarray(img, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
@@ -75,9 +75,9 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     x = torch.from_numpy(np.stack(images))  # [N, C, R, R] uint8
     # ImageFolder's convention: when every image sits in a first-level subfolder, and there are
     # at least two, the subfolder names are class labels.
-    classes = [_class_of(p, root) for p in kept]
-    names = sorted({c for c in classes if c is not None})
-    labelled = None not in classes and len(names) >= 2
+    classes = [c for c in (_class_of(p, root) for p in kept) if c is not None]
+    names = sorted(set(classes))
+    labelled = len(classes) == len(kept) and len(names) >= 2
     y = torch.tensor([names.index(c) for c in classes]) if labelled else None
     info = DataInfo(
         f"folder:{root.name}",

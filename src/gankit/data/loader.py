@@ -44,7 +44,7 @@ class BatchStream:
                 f"{batch_size * world_size}; use a smaller --batch-size"
             )
         self.dataset, self.batch_size, self.device = dataset, batch_size, torch.device(device)
-        self.sampler = DistributedSampler(
+        self.sampler: DistributedSampler[int] = DistributedSampler(
             dataset,  # type: ignore[arg-type]
             num_replicas=world_size,
             rank=rank,

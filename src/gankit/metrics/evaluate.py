@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from gankit.metrics.scores import inception_score
 from gankit.registry import Registry
 
 MetricFn = Callable[["EvalContext"], dict[str, float]]
+Which = Literal["fake", "train", "test"]  # generated, real training split, real held-out split
 METRICS: Registry[MetricFn] = Registry("metric")
 DIGIT_SETS = ("digits", "stacked-digits")
 POINT_SAMPLES = 2500  # PacGAN scores 2,500 samples of the 2-D mixtures
@@ -47,20 +48,20 @@ class EvalContext:
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
         self.n = n or min(default, len(self._dataset("train")))
 
-    def _cached(self, kind: str, which: str, compute: Callable[[], Any]) -> Any:
+    def _cached(self, kind: str, which: Which, compute: Callable[[], Any]) -> Any:
         if (kind, which) not in self._cache:
             self._cache[kind, which] = compute()
         return self._cache[kind, which]
 
-    def _dataset(self, split: str) -> Any:
+    def _dataset(self, split: Literal["train", "test"]) -> Any:
         cfg = replace(self.handle.config.data, split=split)
         return self._cached("dataset", split, lambda: build_dataset(cfg))
 
-    def samples(self, which: str) -> Tensor:
+    def samples(self, which: Which) -> Tensor:
         """`fake` (generated), `test` (held-out real) or `train` (real): at most n of each."""
         return self._cached("samples", which, lambda: self._draw(which))
 
-    def _draw(self, which: str) -> Tensor:
+    def _draw(self, which: Which) -> Tensor:
         if which == "fake":
             return self.handle.sample(self.n, seed=self.seed)
         dataset = self._dataset(which)
@@ -68,17 +69,17 @@ class EvalContext:
         count = min(self.n, len(dataset))
         return dataset.batch(torch.randperm(len(dataset), generator=gen)[:count])["x"].cpu()
 
-    def features(self, which: str) -> np.ndarray:
+    def features(self, which: Which) -> np.ndarray:
         """Features [N, D]: classifier embeddings for digit images, coordinates for points."""
         if self.info.kind == "points":
             return self.samples(which).double().numpy()
         return self._digits(which)[0]
 
-    def probs(self, which: str) -> np.ndarray:
+    def probs(self, which: Which) -> np.ndarray:
         """Class probabilities [N, C, 10] by the digits classifier."""
         return self._digits(which)[1]
 
-    def _digits(self, which: str) -> tuple[np.ndarray, np.ndarray]:
+    def _digits(self, which: Which) -> tuple[np.ndarray, np.ndarray]:
         self._require_classifier()
 
         def compute() -> tuple[np.ndarray, np.ndarray]:

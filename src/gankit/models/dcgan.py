@@ -9,27 +9,25 @@ from typing import Any, ClassVar, Literal
 from torch import nn
 
 from gankit.data.base import DataInfo
-from gankit.models.adversarial import AdversarialConfig, AdversarialModel
+from gankit.models.adversarial import AdversarialModel
 from gankit.models.base import ModelConfig, OptimConfig, register_model
-from gankit.models.gan import BCELosses
+from gankit.models.gan import BCEConfig, BCELosses
 from gankit.nn import DCGANDiscriminator, DCGANGenerator
 from gankit.nn.conv import check_resolution
 
 
 @dataclass
-class DCGANConfig(AdversarialConfig):
+class DCGANConfig(BCEConfig):
     """The paper's settings: z ~ U[-1, 1]^100, weights ~ N(0, 0.02), Adam(2e-4, β1 0.5),
     mini-batches of 128, 64×64 images with 1024 channels at 4×4 (g_channels 128).
 
     Args:
-        loss: generator loss, as for `gan`.
         g_channels: generator channels at R/2, doubling toward 4×4 up to `max_channels`.
         d_channels: discriminator channels of its first layer, doubling likewise.
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
     init_std: float | None = 0.02
-    loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
     g_channels: int = 128
     d_channels: int = 128
     max_channels: int = 1024

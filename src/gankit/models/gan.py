@@ -16,7 +16,15 @@ from gankit.nn import MLP
 
 
 @dataclass
-class GANConfig(AdversarialConfig):
+class BCEConfig(AdversarialConfig):
+    """The cross-entropy game's choice of generator loss: `nonsaturating` (−log D(G(z)), the
+    paper's practical choice) or `minimax` (log(1 − D(G(z))), the game as written)."""
+
+    loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
+
+
+@dataclass
+class GANConfig(BCEConfig):
     """Goodfellow et al.'s MNIST model: z ~ U[-1, 1]^100; G with two 1200-unit ReLU layers; D with
     two 240-unit maxout layers (5 pieces) and dropout (0.2 on the input, 0.5 inside).
 
@@ -25,15 +33,12 @@ class GANConfig(AdversarialConfig):
     converges without that schedule. `g_opt.name=sgd` restores plain SGD with momentum.
 
     Args:
-        loss: `nonsaturating` (−log D(G(z)), the paper's practical choice) or `minimax`
-            (log(1 − D(G(z))), the game as written).
         g_hidden, g_norm: generator hidden widths and normalisation.
         d_hidden, d_maxout: discriminator hidden widths and maxout pieces (1: LeakyReLU units).
         d_dropout, d_input_dropout: discriminator dropout.
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
-    loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
     g_hidden: tuple[int, ...] = (1200, 1200)
     g_norm: Literal["none", "batch"] = "none"
     d_hidden: tuple[int, ...] = (240, 240)
@@ -47,7 +52,7 @@ class GANConfig(AdversarialConfig):
 class BCELosses:
     """The cross-entropy game of Goodfellow et al., shared by GAN and DCGAN."""
 
-    config: GANConfig
+    config: BCEConfig
 
     def d_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         r, f = self.D(real), self.D(fake)  # type: ignore[attr-defined]
@@ -71,13 +76,13 @@ class GAN(BCELosses, AdversarialModel):
 
     def build_generator(self) -> nn.Module:
         cfg, dim = self.config, math.prod(self.info.shape)
-        out_act = "tanh" if self.info.kind == "image" else None  # images live in [-1, 1]
+        out_act: Literal["tanh"] | None = "tanh" if self.info.kind == "image" else None
         mlp = MLP(cfg.z_dim, cfg.g_hidden, dim, norm=cfg.g_norm, out_act=out_act)
         return nn.Sequential(mlp, nn.Unflatten(1, self.info.shape))
 
     def build_discriminator(self) -> nn.Module:
         cfg, dim = self.config, math.prod(self.info.shape)
-        act = "maxout" if cfg.d_maxout > 1 else "leaky_relu"
+        act: Literal["maxout", "leaky_relu"] = "maxout" if cfg.d_maxout > 1 else "leaky_relu"
         mlp = MLP(
             dim,
             cfg.d_hidden,

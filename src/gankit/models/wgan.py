@@ -81,7 +81,7 @@ class WGANGP(AdversarialModel):
             return DCGANGenerator(
                 cfg.z_dim, shape[0], shape[-1], base=cfg.g_channels, maximum=cfg.max_channels
             )
-        out_act = "tanh" if self.info.kind == "image" else None
+        out_act: Literal["tanh"] | None = "tanh" if self.info.kind == "image" else None
         hidden = [cfg.mlp_width] * cfg.mlp_layers
         mlp = MLP(cfg.z_dim, hidden, math.prod(shape), out_act=out_act)
         return nn.Sequential(mlp, nn.Unflatten(1, shape))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -129,7 +130,7 @@ def resolve_run_config(
     *,
     config_file: str | None = None,
     flags: dict[str, Any] | None = None,
-    sets: list[str] | tuple[str, ...] = (),
+    sets: Sequence[str] = (),
 ) -> RunConfig:
     """Resolve a run's config: defaults < model's training defaults < preset < `config_file` <
     `flags` (a nested dict, e.g. {"train": {"steps": 100}}) < `sets` ("a.b=value" strings)."""

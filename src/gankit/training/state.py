@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ def seed_everything(seed: int) -> None:
 def capture_rng() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """This process's RNG states as (JSON-able part, tensor part)."""
     version, mt, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    name, keys, pos, has_gauss, cached = cast(tuple, np.random.get_state(legacy=True))
     plain = {
         "python": [version, list(mt), gauss],
         "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],

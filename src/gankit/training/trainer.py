@@ -128,7 +128,7 @@ class Trainer:
             if t.channels_last and info.kind == "image" and self.device.type in ("cpu", "cuda")
             else torch.contiguous_format
         )
-        self.model.to(memory_format=self.memory_format)
+        self.model.to(memory_format=self.memory_format)  # type: ignore[call-overload]
         dist.broadcast_module(self.model, self.dist)
         self.phases = self.model.phases()
         self.optimizers = [make_optimizer(p.params, p.optim) for p in self.phases]
@@ -204,10 +204,11 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train up to `train.steps`; returns when done or when asked to stop (SIGINT/SIGTERM)."""
         t = self.config.train
-        logger = RunLogger(self.run_dir, tensorboard=t.tensorboard) if self.write else None
-        if logger is not None:
+        logger = None
+        if self.write and self.run_dir is not None:
+            logger = RunLogger(self.run_dir, tensorboard=t.tensorboard)
             logger.truncate_after(self.step)
-        tracker, last_logs = LossTracker(), {}
+        tracker, last_logs = LossTracker(), dict[str, float]()
         bar = tqdm(
             total=t.steps,
             initial=self.step,
