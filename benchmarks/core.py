@@ -28,6 +28,18 @@ FIGURES = RESULTS / "core"
 GANKIT = [sys.executable, "-m", "gankit"]
 
 
+def cached(out: Path, compute):  # type: ignore[no-untyped-def]
+    """Reuse a finished run's result (kept as `bench.json` in its directory) so that an
+    interrupted benchmark continues where it stopped; `--fresh` starts over."""
+    record = out / "bench.json"
+    if record.is_file():
+        return json.loads(record.read_text())
+    shutil.rmtree(out, ignore_errors=True)  # an unfinished run starts again, timed from zero
+    result = compute()
+    record.write_text(json.dumps(result))
+    return result
+
+
 def run(args: list[str], *, capture: bool = False) -> tuple[float, str]:
     """Run `gankit ARGS`; returns (wall seconds, stdout)."""
     start = time.perf_counter()
@@ -57,9 +69,14 @@ def mean_se(values: list[float]) -> str:
 def main_job(work: Path) -> tuple[list[str], float, dict]:
     out = work / "dcgan-digits"
     args = ["train", "dcgan", "--data", "digits", "--out", str(out), "--no-progress"]
-    seconds, _ = run(args)
-    shutil.copy(sorted((out / "samples").glob("*.png"))[-1], FIGURES / "dcgan-digits.png")
-    return args, seconds, evaluate(out, "fid,kid,is,prdc,modes")
+
+    def compute() -> list:
+        seconds, _ = run(args)
+        shutil.copy(sorted((out / "samples").glob("*.png"))[-1], FIGURES / "dcgan-digits.png")
+        return [seconds, evaluate(out, "fid,kid,is,prdc,modes")]
+
+    seconds, scores = cached(out, compute)
+    return args, seconds, scores
 
 
 def dcgan_curve(work: Path, steps: int) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -67,48 +84,66 @@ def dcgan_curve(work: Path, steps: int) -> tuple[list[str], list[tuple[int, dict
     out = work / "dcgan-digits-long"
     args = ["train", "dcgan", "--data", "digits", "--steps", str(steps), "--out", str(out)]
     args += ["--set", "train.checkpoint_every=1000", "--set", "train.keep_checkpoints=0"]
-    run([*args, "--no-progress"])
-    shutil.copy(out / "samples" / f"step-{steps:06d}.png", FIGURES / f"dcgan-digits-{steps}.png")
-    points = []
-    for step in range(1000, steps + 1, 1000):
-        points.append((step, evaluate(out / "checkpoints" / f"step-{step:06d}.json", "fid,is")))
-    return args, points
+
+    def compute() -> list:
+        run([*args, "--no-progress"])
+        figure = FIGURES / f"dcgan-digits-{steps}.png"
+        shutil.copy(out / "samples" / f"step-{steps:06d}.png", figure)
+        checkpoints = out / "checkpoints"
+        return [
+            (step, evaluate(checkpoints / f"step-{step:06d}.json", "fid,is"))
+            for step in range(1000, steps + 1, 1000)
+        ]
+
+    return args, cached(out, compute)
 
 
 def wgan_gp_grid(
     work: Path, seeds: list[int], extra: tuple[str, ...] = (), tag: str = ""
 ) -> tuple[list[list[str]], list[float], list[dict]]:
-    commands, seconds, scores = [], [], []
+    commands, seconds, scores, threads_used = [], [], [], []
     for seed in seeds:
         out = work / f"wgan-gp-grid25{tag}-{seed}"
         args = ["train", "wgan-gp", "--data", "grid25", "--seed", str(seed), "--out", str(out)]
         args += list(extra)
-        s, _ = run([*args, "--no-progress"])
         figure = FIGURES / f"wgan-gp-grid25{tag}-seed{seed}.png"
-        run(["sample", str(out), "-n", "2500", "--seed", "0", "-o", str(figure)])
+
+        def compute(args: list[str] = args, out: Path = out, figure: Path = figure) -> list:
+            s, _ = run([*args, "--no-progress"])
+            run(["sample", str(out), "-n", "2500", "--seed", "0", "-o", str(figure)])
+            return [s, evaluate(out, "modes,fid", n=2500), threads()]
+
+        s, score, *rest = cached(out, compute)
         commands.append(args)
         seconds.append(s)
-        scores.append(evaluate(out, "modes,fid", n=2500))
-    return commands, seconds, scores
+        threads_used.append(rest[0] if rest else torch.get_num_threads())
+        scores.append(score)
+    return commands, seconds, scores, threads_used
+
+
+def threads() -> int:
+    """The threads each `gankit` process may use (OMP_NUM_THREADS, else torch's default)."""
+    return int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))
 
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     return (
         f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
+        f"Python {platform.python_version()}"
     )
 
 
 def grid_table(grid: tuple, seeds: list[int], tag: str) -> list[str]:
-    g_cmds, g_secs, g_scores = grid
+    g_cmds, g_secs, g_scores, g_threads = grid
     lines = [
-        "| seed | wall time | modes (of 25) | high quality % | reverse KL | FID (coords) |",
+        "| seed | wall time (threads) | modes (of 25) | high quality % | reverse KL "
+        "| FID (coords) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for seed, s, sc in zip(seeds, g_secs, g_scores):
+    for seed, s, sc, th in zip(seeds, g_secs, g_scores, g_threads):
         lines.append(
-            f"| {seed} | {s:.0f} s | {sc['modes']:.0f} | {sc['high_quality']:.1f} | "
+            f"| {seed} | {s:.0f} s ({th}) | {sc['modes']:.0f} | {sc['high_quality']:.1f} | "
             f"{sc['kl']:.3f} | {sc['fid']:.3f} |"
         )
     if len(seeds) > 1:
@@ -140,7 +175,8 @@ def report(main: tuple, curve: tuple, grid: tuple, paper: tuple, seeds: list[int
         "## The README's main job",
         "",
         f"`{command(args[:4])}` (run here as `{command(args)}`) took **{seconds:.0f} s** wall",
-        "time, including start-up, the initial and final checkpoints and sample grids.",
+        f"time with torch's default {os.cpu_count()} threads, including start-up, the initial",
+        "and final checkpoints and sample grids.",
         "",
         "![final sample grid](core/dcgan-digits.png)",
         "",
@@ -171,7 +207,8 @@ def report(main: tuple, curve: tuple, grid: tuple, paper: tuple, seeds: list[int
         "## WGAN-GP on grid25 (PacGAN's scoring: 2,500 samples)",
         "",
         "The grid25 preset (the authors' toy networks, λ = 0.1 as in their toy script,",
-        "6,000 steps):",
+        "6,000 steps). Wall times name the torch threads of each run; runs with 1 thread",
+        "(`OMP_NUM_THREADS=1`) shared the 2 cores with other work and are slower than alone:",
         "",
         *grid_table(grid, seeds, ""),
         "The paper's λ = 10 with everything else equal, for comparison:",
@@ -186,11 +223,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("benchmarks/runs"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--long-steps", type=int, default=6000)
+    parser.add_argument("--fresh", action="store_true", help="discard finished runs in --work")
     args = parser.parse_args()
     os.chdir(HERE.parent)  # commands in the report name paths relative to the repository
     FIGURES.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
+    if args.fresh:
+        shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True, exist_ok=True)
     main_result = main_job(args.work)
     curve = dcgan_curve(args.work, args.long_steps)
     grid = wgan_gp_grid(args.work, args.seeds)
