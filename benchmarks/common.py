@@ -4,6 +4,7 @@ an interrupted benchmark continues where it stopped, and formatting."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -56,6 +57,9 @@ def command(args: list[str]) -> str:
 
 def mean_se(values: list[float], digits: int = 3) -> str:
     """`mean ± standard error` of the values (± 0 for one value)."""
+    if not all(math.isfinite(v) for v in values):
+        bad = sum(not math.isfinite(v) for v in values)
+        return f"∞ ({bad} of {len(values)} runs)"
     mean = statistics.fmean(values)
     se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
     return f"{mean:.{digits}g} ± {se:.2g}"

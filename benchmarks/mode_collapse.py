@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,20 +129,29 @@ def main() -> None:
     parser.add_argument("--toy-steps", type=int, help="steps of every 2-D run (default: presets)")
     parser.add_argument("--stacked-steps", type=int, help="steps of every stacked-digits run")
     parser.add_argument("--data", nargs="+", default=["ring8", "grid25", "stacked-digits"])
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs at once (give each OMP_NUM_THREADS=1 on a CPU)"
+    )
     args = parser.parse_args()
     FIGURES.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results, commands = {}, []
+    todo = []
     for data in args.data:
         recipes = STACKED if data == "stacked-digits" else TOY
         steps = args.stacked_steps if data == "stacked-digits" else args.toy_steps
-        for recipe in recipes:
-            for seed in args.seeds:
-                cmd, result = one_run(args.work, data, recipe, seed, steps)
-                results[data, recipe.tag, seed] = (cmd, result)
-                commands.append(cmd)
-                print(f"{data} {recipe.label} seed {seed}: {result['modes']:.0f} modes", flush=True)
+        todo += [(data, r, seed, steps) for r in recipes for seed in args.seeds]
+
+    def go(item: tuple) -> tuple[list[str], dict]:
+        data, recipe, seed, steps = item
+        cmd, result = one_run(args.work, data, recipe, seed, steps)
+        print(f"{data} {recipe.label} seed {seed}: {result['modes']:.0f} modes", flush=True)
+        return cmd, result
+
+    with ThreadPoolExecutor(args.jobs) as pool:  # each run is its own `gankit` process
+        done = list(pool.map(go, todo))
+    results = {(d, r.tag, s): out for (d, r, s, _), out in zip(todo, done)}
+    commands = [cmd for cmd, _ in done]
     lines = [
         "# Mode collapse: the classic GANs on ring8, grid25 and stacked digits",
         "",
