@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -23,23 +24,48 @@ class Tiny:
 
 # Every registered model needs an entry here (test_models.py checks): the parametrised model tests
 # run on these.
+_SMALL_MLP = ("model.g_hidden=[32, 32]", "model.d_hidden=[32, 32]", "model.z_dim=4")
+_SMALL_CONV = ("model.g_channels=8", "model.d_channels=8")
+
 TINY: dict[str, Tiny] = {
-    "gan": Tiny("ring8", ("model.g_hidden=[32, 32]", "model.d_hidden=[32, 32]", "model.z_dim=4")),
-    "dcgan": Tiny("digits", ("model.g_channels=8", "model.d_channels=8"), resolution=16),
-    "wgan-gp": Tiny(
-        "ring8", ("model.mlp_width=32", "model.mlp_layers=2", "model.z_dim=4", "model.n_critic=2")
+    "gan": Tiny("ring8", _SMALL_MLP),
+    "cgan": Tiny("digits", ("model.g_hidden=[32]", "model.d_hidden=[32]"), resolution=8),
+    "dcgan": Tiny("digits", _SMALL_CONV, resolution=16),
+    "lsgan": Tiny("ring8", _SMALL_MLP),
+    "wgan": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2", "model.warmup_critic=3")),
+    "wgan-gp": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2")),
+    "infogan": Tiny(
+        "digits",
+        ("model.channels=8", "model.g_fc=32", "model.q_hidden=16", "model.z_dim=8"),
+        resolution=8,
     ),
 }
 
-# Image variants of models that also run on points (conv or flattened-image paths).
-TINY_IMAGES: dict[str, Tiny] = {
-    "gan": Tiny("digits", ("model.g_hidden=[32]", "model.d_hidden=[32]"), resolution=8),
-    "wgan-gp": Tiny(
-        "digits",
-        ("model.g_channels=8", "model.d_channels=8", "model.n_critic=2"),
-        resolution=16,
+# More variants the parametrised model tests run: the image paths of models that also run on
+# points, and the shared conditioning on every architecture and discriminator kind.
+VARIANTS: list[tuple[str, Tiny]] = [
+    ("gan", Tiny("digits", ("model.g_hidden=[32]", "model.d_hidden=[32]"), resolution=8)),
+    ("lsgan", Tiny("digits", _SMALL_CONV, resolution=16)),
+    (
+        "wgan",
+        Tiny("digits", (*_SMALL_CONV, "model.n_critic=2", "model.warmup_critic=0"), resolution=16),
     ),
-}
+    ("wgan-gp", Tiny("digits", (*_SMALL_CONV, "model.n_critic=2"), resolution=16)),
+    ("cgan", Tiny("grid25", (*_SMALL_MLP, "model.projection=true", "model.d_act=leaky_relu"))),
+    (
+        "cgan",
+        Tiny("digits", (*_SMALL_CONV, "model.arch=dcgan", "model.projection=true"), resolution=16),
+    ),
+    (
+        "dcgan",
+        Tiny(
+            "digits", (*_SMALL_CONV, "model.conditional=true", "model.label_embed=6"), resolution=16
+        ),
+    ),
+    ("wgan-gp", Tiny("ring8", (*_SMALL_MLP, "model.conditional=true", "model.n_critic=1"))),
+    ("dcgan", Tiny("digits", (*_SMALL_CONV, "model.pack=2"), resolution=16)),
+    ("wgan-gp", Tiny("ring8", (*_SMALL_MLP, "model.pack=4", "model.n_critic=1"))),
+]
 
 
 def tiny_config(model: str, tiny: Tiny | None = None, *, steps: int = 4, **train) -> RunConfig:
@@ -66,6 +92,7 @@ def tiny_config(model: str, tiny: Tiny | None = None, *, steps: int = 4, **train
 
 @pytest.fixture(autouse=True)
 def _deterministic_threads():
-    # the same thread count in every test keeps CPU reductions reproducible
-    torch.set_num_threads(2)
+    # the same thread count in every test keeps CPU reductions reproducible (GANKIT_TEST_THREADS
+    # lowers it when the tests share the machine with other work)
+    torch.set_num_threads(int(os.environ.get("GANKIT_TEST_THREADS", "2")))
     yield

@@ -171,3 +171,91 @@ def test_python_dash_m_entry_point(gan_run: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("gankit: error:") and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- classes, codes, latent tools
+TINY_CONV = ["--resolution", "16", "--batch-size", "8", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("cli") / "cgan-run"
+    sets = ["--set", "model.g_hidden=[16]", "--set", "model.d_hidden=[16]"]
+    args = ["train", "cgan", "--data", "digits", "--steps", "2", "--out", str(run)]
+    assert main([*args, *sets, "--batch-size", "8", "--no-progress"]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def infogan_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("cli") / "infogan-run"
+    sets = ["--set", "model.channels=4", "--set", "model.g_fc=16", "--set", "model.q_hidden=8"]
+    args = ["train", "infogan", "--data", "digits", "--steps", "2", "--out", str(run)]
+    assert main([*args, *sets, *TINY_CONV]) == 0
+    return run
+
+
+def test_sample_one_class_and_a_row_per_class(cgan_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "three.npy"
+    assert main(["sample", str(cgan_run), "--class", "3", "-n", "5", "-o", str(out)]) == 0
+    assert np.load(out).shape == (5, 1, 8, 8)
+    assert main(["sample", str(cgan_run), "-o", str(tmp_path / "grid.png")]) == 0
+    cell = 64 + 2  # 8×8 digits enlarged to 64 px, 2 px apart
+    assert Image.open(tmp_path / "grid.png").size == (8 * cell + 2, 10 * cell + 2)
+    assert main(["sample", str(cgan_run), "-n", "3", "--per-class", "-o", str(out)]) == 0
+    assert np.load(out).shape == (30, 1, 8, 8)
+
+
+def test_sample_vary_code(infogan_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep.npy"
+    assert main(["sample", str(infogan_run), "--vary-code", "c1", "-n", "3", "-o", str(out)]) == 0
+    assert np.load(out).shape == (30, 1, 16, 16)  # 3 rows × 10 categories
+    png = tmp_path / "sweep.png"
+    assert main(["sample", str(infogan_run), "--vary-code", "c2", "-o", str(png)]) == 0
+    assert Image.open(png).size == (10 * 66 + 2, 8 * 66 + 2)  # 8 rows × 10 values
+
+
+def test_interpolate_png_gif_and_npy(infogan_run: Path, gan_run: Path, tmp_path: Path) -> None:
+    base = ["interpolate", str(infogan_run), "--seeds", "1,2,3", "--steps", "4"]
+    assert main([*base, "--slerp", "-o", str(tmp_path / "walk.npy")]) == 0
+    assert np.load(tmp_path / "walk.npy").shape == (7, 1, 16, 16)
+    assert main([*base, "-o", str(tmp_path / "walk.gif")]) == 0
+    gif = Image.open(tmp_path / "walk.gif")
+    total = 0
+    for frame in range(gif.n_frames):  # (Pillow merges identical neighbours, adding durations)
+        gif.seek(frame)
+        total += gif.info["duration"]
+    assert total == (7 + 5) * 120  # forward, then back without repeating the ends
+    assert main([*base, "-o", str(tmp_path / "walk.png")]) == 0
+    assert Image.open(tmp_path / "walk.png").size == (4 * 66 + 2, 2 * 66 + 2)
+    points = ["interpolate", str(gan_run), "--seeds", "0,5", "-o", str(tmp_path / "p.png")]
+    assert main(points) == 0  # points: a scatter of the path
+
+
+def test_arithmetic_figure(infogan_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sum.npy"
+    args = ["arithmetic", str(infogan_run), "--a", "1,2,3", "--b", "4,5", "--c", "6"]
+    assert main([*args, "--variations", "5", "-o", str(out)]) == 0
+    assert np.load(out).shape == (4 * 6, 1, 16, 16)
+
+
+def test_latent_tool_errors(gan_run: Path, cgan_run: Path, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "x.png")
+    cases = [
+        (["sample", str(gan_run), "--class", "1", "-o", out], "not class-conditional"),
+        (["sample", str(cgan_run), "--class", "12", "-o", out], "class labels must be in 0..9"),
+        (["sample", str(gan_run), "--vary-code", "c1", "-o", out], "no latent codes"),
+        (["sample", str(cgan_run), "--truncation", "0.5", "-o", out], "needs a Gaussian latent"),
+        (["interpolate", str(gan_run), "--seeds", "4", "-o", out], "at least two seeds"),
+        (["arithmetic", str(gan_run), "--a", "1", "--b", "2", "--c", "3", "-o", out], "points"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+    for argv in (
+        ["sample", str(gan_run), "--truncation", "-1", "-o", out],
+        ["interpolate", str(gan_run), "--seeds", "1,x", "-o", out],
+        ["interpolate", str(gan_run), "--steps", "1", "-o", out],
+    ):
+        assert "usage: gankit" in _error(capsys, argv)

@@ -32,6 +32,24 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 _positive, _seed = _int_at_least(1), _int_at_least(0)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def _seed_list(text: str) -> list[int]:
+    """`3,7,11` -> [3, 7, 11]."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}")
+    return [_seed(p) for p in parts]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and evaluate GANs.")
     parser.add_argument("--version", action="version", version=f"gankit {_version()}")
@@ -64,9 +82,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", help="run directory or checkpoint")
-    p.add_argument("-n", type=_positive, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", type=_positive, help="number of samples (default 64; per class: 8)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("-o", "--output", required=True, help=".png grid/plot or .npy raw samples")
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+    p.add_argument("--truncation", type=_positive_float, help="truncate Gaussian latents at ±T")
+    p.add_argument("--class", dest="label", type=_seed, help="conditional models: this class only")
+    p.add_argument(
+        "--per-class",
+        action="store_true",
+        help="conditional models: a grid with one row of N per class (the default for them)",
+    )
+    p.add_argument(
+        "--vary-code",
+        metavar="CODE",
+        help="infogan: sweep latent code CODE (c1, c2, ...) along each row of N",
+    )
+
+    p = sub.add_parser("interpolate", help="walk the latent space between seeds")
+    p.add_argument("run", help="run directory or checkpoint")
+    p.add_argument("--seeds", type=_seed_list, default=[0, 1], help="seeds to pass (default 0,1)")
+    p.add_argument("--steps", type=_int_at_least(2), default=8, help="samples per leg (default 8)")
+    p.add_argument("--slerp", action="store_true", help="spherical instead of linear")
+    p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
+    p.add_argument("--truncation", type=_positive_float, help="truncate Gaussian latents at ±T")
+    p.add_argument("-o", "--output", required=True, help=".png strip, .gif animation or .npy")
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
+    p = sub.add_parser("arithmetic", help="latent vector arithmetic: mean(a) - mean(b) + mean(c)")
+    p.add_argument("run", help="run directory or checkpoint")
+    for group in ("a", "b", "c"):
+        p.add_argument(f"--{group}", type=_seed_list, required=True, metavar="SEEDS")
+    p.add_argument("--variations", type=_seed, default=8, help="noisy copies of the result")
+    p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
+    p.add_argument("-o", "--output", required=True, help=".png figure or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
 
     p = sub.add_parser("eval", help="measure a trained run")
@@ -135,9 +184,50 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.viz import save_samples
 
     handle = gankit.load(args.run, ema=not args.no_ema)
-    samples = handle.sample(args.n, seed=args.seed)
-    path = save_samples(samples, args.output, handle.info)
-    log.info("wrote %d samples to %s", args.n, path)
+    nrow = None
+    if args.vary_code:
+        samples, nrow = handle.vary_code(args.vary_code, rows=args.n or 8, seed=args.seed)
+        what = f"a sweep of {args.vary_code}"
+    elif args.per_class or (handle.num_classes and args.label is None and args.n is None):
+        samples, nrow = handle.class_grid(args.n or 8, seed=args.seed, truncation=args.truncation)
+        what = "one row per class"
+    else:
+        samples = handle.sample(
+            args.n or 64, seed=args.seed, labels=args.label, truncation=args.truncation
+        )
+        what = f"{len(samples)} samples"
+    path = save_samples(samples, args.output, handle.info, nrow=nrow)
+    log.info("wrote %s to %s", what, path)
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.viz import save_samples
+
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    samples = handle.interpolate(
+        args.seeds,
+        args.steps,
+        spherical=args.slerp,
+        label=args.label,
+        truncation=args.truncation,
+    )
+    path = save_samples(samples, args.output, handle.info, nrow=args.steps, gif=True)
+    log.info("wrote %d interpolated samples to %s", len(samples), path)
+    return 0
+
+
+def cmd_arithmetic(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.viz import save_samples
+
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    images, nrow = handle.arithmetic(
+        args.a, args.b, args.c, variations=args.variations, label=args.label
+    )
+    path = save_samples(images, args.output, handle.info, nrow=nrow)
+    log.info("wrote mean(a) - mean(b) + mean(c) to %s", path)
     return 0
 
 
@@ -156,7 +246,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}
+COMMANDS = {
+    "list": cmd_list,
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "interpolate": cmd_interpolate,
+    "arithmetic": cmd_arithmetic,
+    "eval": cmd_eval,
+}
 
 
 def _setup_logging() -> None:

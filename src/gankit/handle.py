@@ -45,28 +45,172 @@ class Generator:
             self.path.parent.parent if self.path.parent.name == "checkpoints" else self.path.parent
         )
 
+    @property
+    def num_classes(self) -> int:
+        """Classes a conditional model takes (0 for an unconditional one)."""
+        return self.info.num_classes if self.model.conditional else 0
+
+    def _labels(self, labels: Tensor | int | None, n: int) -> Tensor | None:
+        if labels is None:
+            return None
+        if not self.model.conditional:
+            raise GankitError(
+                f"{self.config.model_name} is not class-conditional: it takes no class labels"
+            )
+        y = torch.full((n,), labels) if isinstance(labels, int) else labels.long().flatten()
+        if len(y) != n:
+            raise GankitError(f"expected {n} labels, got {len(y)}")
+        if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
+            raise GankitError(f"class labels must be in 0..{self.num_classes - 1}")
+        return y
+
+    def latents(self, seeds: int | list[int], *, truncation: float | None = None) -> Tensor:
+        """One latent per seed [len(seeds), latent_dim]: the latent `sample(1, seed=s)` uses."""
+        seeds = [seeds] if isinstance(seeds, int) else seeds
+        rows = [
+            self.model.sample_latent(
+                1, generator=torch.Generator().manual_seed(s), truncation=truncation
+            )
+            for s in seeds
+        ]
+        return torch.cat(rows)
+
+    @torch.no_grad()
+    def generate(
+        self, latents: Tensor, labels: Tensor | int | None = None, *, batch_size: int = 500
+    ) -> Tensor:
+        """Samples of given latents [N, latent_dim] (and labels, for a conditional model; drawn
+        uniformly at random if not given), as a CPU float tensor."""
+        if latents.dim() != 2 or latents.shape[1] != self.model.latent_dim:
+            raise GankitError(
+                f"expected latents [N, {self.model.latent_dim}], got {tuple(latents.shape)}"
+            )
+        y = self._labels(labels, len(latents))
+        if y is None and self.model.conditional:
+            y = self.model.sample_labels(len(latents))
+        z = latents.to(self.model.device)
+        out = []
+        for start in range(0, len(z), batch_size):
+            part = None if y is None else y[start : start + batch_size].to(z.device)
+            out.append(self.model.generate(z[start : start + batch_size], part).float().cpu())
+        return torch.cat(out)
+
     @torch.no_grad()
     def sample(
         self,
         n: int,
         *,
         seed: int | None = None,
-        labels: Tensor | None = None,
+        labels: Tensor | int | None = None,
+        truncation: float | None = None,
         batch_size: int = 500,
     ) -> Tensor:
         """n samples as a CPU float tensor (images [n, C, H, W] in [-1, 1], points [n, D]).
 
-        The same seed gives the same samples.
+        The same seed gives the same samples. A conditional model draws its labels uniformly
+        (after the latents, from the same seed) unless `labels` gives them (one class for all,
+        or [n]). `truncation` redraws Gaussian latent entries beyond ±truncation.
         """
         if n < 1:
             raise GankitError(f"the number of samples must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = self.model.sample_latent(n, generator=gen)
-        out = []
-        for start in range(0, n, batch_size):
-            y = None if labels is None else labels[start : start + batch_size].to(z.device)
-            out.append(self.model.generate(z[start : start + batch_size], y).float().cpu())
-        return torch.cat(out)
+        z = self.model.sample_latent(n, generator=gen, truncation=truncation)
+        y = self._labels(labels, n)
+        if y is None:
+            y = self.model.sample_labels(n, generator=gen)
+        return self.generate(z, y, batch_size=batch_size)
+
+    def class_grid(
+        self, per_class: int, *, seed: int = 0, truncation: float | None = None
+    ) -> tuple[Tensor, int]:
+        """Samples of a conditional model, one row of `per_class` per class: (samples, nrow)."""
+        if not self.model.conditional:
+            raise GankitError(f"{self.config.model_name} is not class-conditional")
+        labels = torch.arange(self.num_classes).repeat_interleave(per_class)
+        n = len(labels)
+        return self.sample(n, seed=seed, labels=labels, truncation=truncation), per_class
+
+    @torch.no_grad()
+    def interpolate(
+        self,
+        seeds: list[int],
+        steps: int = 8,
+        *,
+        spherical: bool = False,
+        label: int | None = None,
+        truncation: float | None = None,
+    ) -> Tensor:
+        """Samples along the path through the latents of `seeds` (≥ 2), `steps` per segment with
+        both ends included: [(len(seeds) − 1) · (steps − 1) + 1, ...]. A conditional model keeps
+        one class along the path (`label`, else the first seed's own draw)."""
+        from gankit.latent import interpolate_path
+
+        if len(seeds) < 2:
+            raise GankitError("interpolation needs at least two seeds")
+        if steps < 2:
+            raise GankitError(f"interpolation needs at least 2 steps, got {steps}")
+        z = interpolate_path(self.latents(seeds, truncation=truncation), steps, spherical)
+        if label is None and self.model.conditional:
+            gen = torch.Generator().manual_seed(seeds[0])
+            self.model.sample_latent(1, generator=gen, truncation=truncation)
+            drawn = self.model.sample_labels(1, generator=gen)
+            assert drawn is not None
+            label = int(drawn.item())
+        return self.generate(z, label if label is None else int(label))
+
+    @torch.no_grad()
+    def arithmetic(
+        self,
+        a: list[int],
+        b: list[int],
+        c: list[int],
+        *,
+        variations: int = 8,
+        noise: float = 0.25,
+        seed: int = 0,
+        label: int | None = None,
+    ) -> tuple[Tensor, int]:
+        """Latent vector arithmetic as in DCGAN's paper: the mean latent of each group of seeds,
+        then mean(a) − mean(b) + mean(c), shown with `variations` copies perturbed by uniform
+        noise of ±`noise`. Returns (images, nrow): one row per group (its seeds' samples, then
+        the sample of the group's mean), and a last row of the result and its variations."""
+        from gankit.latent import vector_arithmetic
+
+        if self.info.kind != "image":
+            raise GankitError("latent arithmetic shows images; this model generates points")
+        if label is None and self.model.conditional:
+            label = 0  # one class throughout, so that only the latents differ
+        groups = [a, b, c]
+        if any(not g for g in groups):
+            raise GankitError("each of --a, --b and --c needs at least one seed")
+        means, result = vector_arithmetic(*(self.latents(g) for g in groups))
+        gen = torch.Generator().manual_seed(seed)
+        jitter = (torch.rand(variations, result.shape[0], generator=gen) * 2 - 1) * noise
+        width = max(max(len(g) for g in groups) + 1, variations + 1)
+        rows = []
+        for group, mean in zip(groups, means):
+            row = torch.cat([self.latents(group), mean[None]])
+            rows.append((row, width - len(row)))
+        rows.append((torch.cat([result[None], result[None] + jitter]), width - variations - 1))
+        cells = []
+        blank = torch.ones(self.info.shape)  # a white cell
+        for latents, pad in rows:
+            images = self.generate(latents, label)
+            cells.append(torch.cat([images, blank.expand(pad, *blank.shape)]))
+        return torch.cat(cells), width
+
+    @torch.no_grad()
+    def vary_code(
+        self, code: str, *, rows: int = 8, seed: int = 0, steps: int = 10
+    ) -> tuple[Tensor, int]:
+        """InfoGAN: one row per seed-drawn latent, sweeping latent code `code` along the
+        columns with everything else fixed. Returns (images, nrow)."""
+        model = self.model
+        model.code(code)  # a clear error for a model without codes or an unknown code
+        base = model.sample_latent(rows, generator=torch.Generator().manual_seed(seed))
+        values = model.code_values(code, steps)
+        grid = torch.stack([model.set_code(base, code, v) for v in values], 1)  # [rows, cols, L]
+        return self.generate(grid.flatten(0, 1)), len(values)
 
 
 def load(run: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> Generator:

@@ -49,9 +49,17 @@ def wasserstein_g(fake: Tensor) -> Tensor:
 
 
 def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, *, target: float = 1.0
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    *,
+    target: float = 1.0,
+    group: int = 1,
 ) -> Tensor:
     """Gulrajani et al. 2017: E[(‖∇C(x̂)‖₂ − 1)²] at x̂ uniformly between paired real and fake.
+
+    With `group` > 1 (a packed critic judging consecutive samples together) the norm is taken
+    over each group's joint input.
 
     Evaluated in full precision: the gradient of a low-precision critic is too coarse for a
     penalty on its norm, and fp16 would need the loss scaler inside the model.
@@ -62,5 +70,15 @@ def gradient_penalty(
     with torch.autocast(mixed.device.type, enabled=False):
         out = critic(mixed)
     (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
-    norm = grad.flatten(1).norm(2, dim=1)  # [B]
+    norm = grad.reshape(grad.shape[0] // group, -1).norm(2, dim=1)  # [B / group]
     return ((norm - target) ** 2).mean()
+
+
+def least_squares_d(real: Tensor, fake: Tensor, *, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Mao et al. 2017: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²]."""
+    return 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
+
+
+def least_squares_g(fake: Tensor, *, c: float = 1.0) -> Tensor:
+    """Mao et al. 2017: ½E[(D(G(z)) − c)²]."""
+    return 0.5 * ((fake - c) ** 2).mean()

@@ -96,3 +96,29 @@ def test_evaluate_digits_run(digits_run) -> None:
     again = evaluate(digits_run, ["fid"], n=300)
     assert again["fid"] == scores["fid"]  # the same seed gives the same numbers
     assert evaluate(digits_run, ["fid"], n=300, seed=1)["fid"] != scores["fid"]
+
+
+def test_class_accuracy_and_code_purity_of_runs(tmp_path) -> None:
+    """`class_acc` (conditional models) and `purity` (InfoGAN's categorical code) are listed for
+    the runs they apply to, and behave as accuracies."""
+    cgan = Tiny("grid25", ("model.g_hidden=[16]", "model.d_hidden=[16]"))
+    Trainer(tiny_config("cgan", cgan, steps=2), run_dir=tmp_path / "cgan").fit()
+    handle = gankit.load(tmp_path / "cgan")
+    assert "class_acc" in applicable(handle.info, handle.model)
+    acc = evaluate(handle, ["class_acc"], n=250)["class_acc"]
+    assert 0.0 <= acc <= 1.0
+    # a generator that puts class k exactly on mode k scores 1
+    from gankit.data.points import MIXTURES
+
+    means = torch.as_tensor(MIXTURES["grid25"].means, dtype=torch.float32)
+    handle.model.generate = lambda z, y: means[y]  # type: ignore[method-assign]
+    assert evaluate(handle, ["class_acc"], n=250)["class_acc"] == 1.0
+
+    info = Tiny("digits", ("model.channels=4", "model.g_fc=16", "model.q_hidden=8"), resolution=8)
+    Trainer(tiny_config("infogan", info, steps=2), run_dir=tmp_path / "info").fit()
+    handle = gankit.load(tmp_path / "info")
+    assert {"purity", "modes"} <= set(applicable(handle.info, handle.model))
+    out = evaluate(handle, ["purity"], n=200)
+    assert 0.1 <= out["purity"] <= out["purity_majority"] <= 1.0
+    with pytest.raises(GankitError, match="class-conditional"):
+        evaluate(handle, ["class_acc"], n=100)

@@ -11,12 +11,10 @@ from gankit.metrics import digit_outputs, frechet_distance
 from gankit.models import MODELS
 from gankit.training.trainer import Trainer
 
-from ..conftest import TINY, TINY_IMAGES, Tiny, tiny_config
+from ..conftest import TINY, VARIANTS, Tiny, tiny_config
 
-CASES = [(name, TINY.get(name)) for name in MODELS.names()] + [
-    (name, tiny) for name, tiny in TINY_IMAGES.items()
-]
-IDS = [f"{name}-{tiny.data if tiny else '?'}" for name, tiny in CASES]
+CASES = [(name, TINY.get(name)) for name in MODELS.names()] + VARIANTS
+IDS = [f"{name}-{tiny.data if tiny else '?'}-{i}" for i, (name, tiny) in enumerate(CASES)]
 
 
 def test_every_model_has_tiny_and_learning_configs() -> None:
@@ -29,8 +27,10 @@ def test_forward_shapes_and_losses(name: str, tiny: Tiny) -> None:
     trainer = Trainer(tiny_config(name, tiny), write=False)
     model, info = trainer.model, trainer.model.info
     z = model.sample_latent(5)
-    assert z.shape == (5, model.config.z_dim)
-    x = model.generate(z)
+    assert z.shape == (5, model.latent_dim)
+    y = model.sample_labels(5)
+    assert (y is not None) == model.conditional
+    x = model.generate(z, y)
     assert x.shape == (5, *info.shape)
     if info.kind == "image":  # tanh output, the data's range
         assert x.min() >= -1 and x.max() <= 1
@@ -78,11 +78,12 @@ def test_save_load_round_trip(name: str, tiny: Tiny, ema: bool, tmp_path) -> Non
     model = result.model.eval()
     gen = torch.Generator().manual_seed(7)
     z = model.sample_latent(6, generator=gen)
+    y = model.sample_labels(6, generator=gen)
     if ema:
         with result.ema.swapped_into(model):
-            expected = model.generate(z)
+            expected = model.generate(z, y)
     else:
-        expected = model.generate(z)
+        expected = model.generate(z, y)
     # (the trainer keeps image models channels-last, the handle does not: equal up to rounding)
     torch.testing.assert_close(handle.sample(6, seed=7), expected.detach(), rtol=1e-5, atol=1e-6)
     assert not torch.equal(handle.sample(6, seed=7), handle.sample(6, seed=8))
@@ -107,17 +108,35 @@ def _digits_fd(model: gankit.GANModel, real: torch.Tensor) -> float:
     return frechet_distance(feats, digit_outputs(real)[0].numpy())
 
 
-# model -> (tiny config, steps, distance to the data, required improvement factor). WGAN-GP's
-# paper learning rate (1e-4) needs thousands of steps on toy data; 1e-3 shows the same mechanics in
-# a few hundred.
+def _class_error(model: gankit.GANModel, real: torch.Tensor) -> float:
+    """1 − accuracy of the digits classifier on samples of asked-for classes."""
+    y = torch.arange(500) % 10
+    with torch.no_grad():
+        fake = model.eval().sample(500, y=y, generator=torch.Generator().manual_seed(0))
+    model.train()
+    predicted = digit_outputs(fake)[1][:, 0].argmax(-1)
+    return float((predicted != y).float().mean())
+
+
+_FAST_MLP = (
+    "model.g_hidden=[64, 64]",
+    "model.d_hidden=[64, 64]",
+    "model.z_dim=2",
+    "model.g_opt.lr=1e-3",
+    "model.d_opt.lr=1e-3",
+)
+
+# model -> (tiny config, steps, distance to the data, required improvement factor). The papers'
+# learning rates (1e-4, 5e-5) need thousands of steps on toy data; 1e-3 shows the same mechanics
+# in a few hundred.
 LEARNS = {
     "gan": (TINY["gan"], 600, _points_fd, 4.0),
     "wgan-gp": (
         Tiny(
             "grid25",
             (
-                "model.mlp_width=64",
-                "model.mlp_layers=2",
+                "model.g_hidden=[64, 64]",
+                "model.d_hidden=[64, 64]",
                 "model.z_dim=2",
                 "model.g_opt.lr=1e-3",
                 "model.d_opt.lr=1e-3",
@@ -133,6 +152,45 @@ LEARNS = {
             "digits", ("model.g_channels=32", "model.d_channels=32"), resolution=16, batch_size=64
         ),
         200,
+        _digits_fd,
+        3.0,
+    ),
+    # the class of CGAN's samples follows the label asked for (error 0.9 at chance)
+    "cgan": (
+        Tiny(
+            "digits",
+            (
+                "model.g_hidden=[128]",
+                "model.d_hidden=[128]",
+                "model.g_opt.lr=1e-3",
+                "model.d_opt.lr=1e-3",
+            ),
+            resolution=8,
+            batch_size=64,
+        ),
+        1000,
+        _class_error,
+        4.0,
+    ),
+    "lsgan": (Tiny("ring8", _FAST_MLP, batch_size=64), 600, _points_fd, 4.0),
+    "wgan": (
+        Tiny(
+            "ring8",
+            (*_FAST_MLP, "model.warmup_critic=0", "model.clip=0.1", "model.n_critic=2"),
+            batch_size=64,
+        ),
+        800,
+        _points_fd,
+        3.0,
+    ),
+    "infogan": (
+        Tiny(
+            "digits",
+            ("model.channels=16", "model.g_fc=128", "model.q_hidden=32", "model.d_opt.lr=1e-3"),
+            resolution=8,
+            batch_size=64,
+        ),
+        400,
         _digits_fd,
         3.0,
     ),

@@ -7,6 +7,7 @@ digits classifier (`load_digits_classifier`).
 """
 
 from gankit.metrics.classifier import DigitsClassifier, digit_outputs, load_digits_classifier
+from gankit.metrics.codes import code_purity
 from gankit.metrics.distances import (
     feature_stats,
     frechet_distance,
@@ -23,6 +24,7 @@ __all__ = [
     "DigitsClassifier",
     "EvalContext",
     "applicable",
+    "code_purity",
     "digit_outputs",
     "evaluate",
     "feature_stats",

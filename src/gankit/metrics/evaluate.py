@@ -21,10 +21,12 @@ from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
 from gankit.handle import Generator
 from gankit.metrics.classifier import digit_outputs
+from gankit.metrics.codes import code_purity
 from gankit.metrics.distances import frechet_distance, kernel_inception_distance
 from gankit.metrics.modes import label_mode_coverage, mixture_mode_coverage
 from gankit.metrics.prdc import prdc
 from gankit.metrics.scores import inception_score
+from gankit.models.base import GANModel
 from gankit.registry import Registry
 
 MetricFn = Callable[["EvalContext"], dict[str, float]]
@@ -155,22 +157,67 @@ def mode_coverage(samples: Tensor | np.ndarray, dataset: str | DataInfo) -> dict
         )
     if name in DIGIT_SETS:
         images = torch.as_tensor(samples)
-        digits = digit_outputs(images)[1].argmax(-1)  # [N, C]
-        weights = 10 ** torch.arange(digits.shape[1] - 1, -1, -1)
-        labels = (digits * weights).sum(1).numpy()
-        return label_mode_coverage(labels, 10 ** digits.shape[1])
+        return label_mode_coverage(
+            _classes(images, DataInfo(name, "image", ())), 10 ** images.shape[1]
+        )
     raise GankitError(
         f"mode coverage is defined for ring8, grid25 and the digit sets, not {name!r}"
     )
 
 
-def applicable(info: DataInfo) -> list[str]:
-    """The metrics that `evaluate` computes by default for this data."""
+def _classes(samples: Tensor, info: DataInfo) -> np.ndarray:
+    """The class of each sample of a labelled built-in set: the digit (tuple, as one number) by
+    the classifier, or the nearest mode of a mixture."""
+    if info.name in MIXTURES:
+        means = MIXTURES[info.name].means
+        d = ((samples.double().numpy()[:, None, :] - means[None]) ** 2).sum(-1)
+        return d.argmin(1)
+    if info.name in DIGIT_SETS:
+        digits = digit_outputs(samples)[1].argmax(-1)  # [N, C]
+        weights = 10 ** torch.arange(digits.shape[1] - 1, -1, -1)
+        return (digits * weights).sum(1).numpy()
+    raise GankitError(f"no offline classifier for {info.name!r}")
+
+
+@METRICS.register("class_acc", help="conditional models: classifier accuracy of the asked class")
+def class_accuracy(ctx: EvalContext) -> dict[str, float]:
+    handle = ctx.handle
+    if not handle.num_classes:
+        raise GankitError(
+            f"class_acc needs a class-conditional model, not {handle.config.model_name}"
+        )
+    labels = torch.arange(ctx.n) % handle.num_classes
+    samples = handle.sample(ctx.n, seed=ctx.seed, labels=labels)
+    return {"class_acc": float((_classes(samples, ctx.info) == labels.numpy()).mean())}
+
+
+@METRICS.register("purity", help="infogan: how well its first categorical code gives the class")
+def purity(ctx: EvalContext) -> dict[str, float]:
+    handle, model = ctx.handle, ctx.handle.model
+    codes = [c for c in model.codes if c.kind == "categorical"]
+    if not codes:
+        raise GankitError("purity needs a model with a categorical code (infogan)")
+    code = codes[0]
+    latents = model.sample_latent(ctx.n, generator=torch.Generator().manual_seed(ctx.seed))
+    values = torch.arange(ctx.n) % code.size
+    for value in range(code.size):
+        rows = values == value
+        latents[rows] = model.set_code(latents[rows], code.name, value)
+    classes = _classes(handle.generate(latents), ctx.info)
+    return code_purity(values.numpy(), classes)
+
+
+def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:
+    """The metrics that `evaluate` computes by default for this data (and model)."""
     names = ["fid", "kid", "prdc"] if has_features(info) else []
     if info.name in DIGIT_SETS:
         names.append("is")
     if info.name in MIXTURES or info.name in DIGIT_SETS:
         names.append("modes")
+        if model is not None and model.conditional:
+            names.append("class_acc")
+        if model is not None and any(c.kind == "categorical" for c in model.codes):
+            names.append("purity")
     return names
 
 
@@ -178,7 +225,7 @@ def evaluate(
     handle: Generator, metrics: list[str] | None = None, *, n: int | None = None, seed: int = 0
 ) -> dict[str, Any]:
     """Compute `metrics` (default: all that apply) for a loaded run; returns a flat dict."""
-    names = metrics if metrics is not None else applicable(handle.info)
+    names = metrics if metrics is not None else applicable(handle.info, handle.model)
     fns = [METRICS.get(name) for name in names]
     if not names:
         raise GankitError(f"no metric applies to {handle.info.name!r} yet")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.data.base import Batch, DataInfo
@@ -55,6 +56,8 @@ class Phase:
         optim: optimiser settings.
         repeat: updates per training step (WGAN's n_critic), or a function of the step.
         every: run only on steps divisible by this (lazy regularisation).
+        after_step: called (without gradients) after each optimiser step of this phase, e.g.
+            WGAN's weight clipping.
     """
 
     name: str
@@ -62,12 +65,23 @@ class Phase:
     optim: OptimConfig
     repeat: int | Callable[[int], int] = 1
     every: int = 1
+    after_step: Callable[[], None] | None = None
 
     def runs_at(self, step: int) -> int:
         """How many updates this phase makes at (0-based) training step `step`."""
         if step % self.every:
             return 0
         return self.repeat(step) if callable(self.repeat) else self.repeat
+
+
+@dataclass(frozen=True)
+class Code:
+    """One latent code: its name (c1, c2, ...), kind, and columns in the latent vector."""
+
+    name: str
+    kind: Literal["categorical", "continuous"]
+    start: int
+    size: int  # categories (one-hot columns), or 1 for a continuous code
 
 
 @dataclass
@@ -100,6 +114,7 @@ class GANModel(nn.Module):
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
         self.config, self.info = config, info
+        self.codes: list[Code] = []  # interpretable latent codes (InfoGAN's), in latent order
 
     @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
@@ -127,21 +142,111 @@ class GANModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """z [n, z_dim] from the prior; drawn on `generator`'s device, returned on the model's."""
-        cfg = self.config
+    @property
+    def latent_dim(self) -> int:
+        """Width of the generator's whole latent input (z, plus codes for InfoGAN)."""
+        return self.config.z_dim
+
+    @property
+    def conditional(self) -> bool:
+        """Whether `generate` takes class labels."""
+        return False
+
+    def sample_latent(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        truncation: float | None = None,
+    ) -> Tensor:
+        """Latents [n, latent_dim] from the prior; drawn on `generator`'s device, returned on the
+        model's.
+
+        Args:
+            truncation: the truncation trick (Brock et al. 2019) for Gaussian latents: entries
+                beyond ±truncation are redrawn, trading variety for fidelity.
+        """
         device = generator.device if generator is not None else self.device
-        if cfg.z_dist == "uniform":  # U[-1, 1]
-            z = torch.rand(n, cfg.z_dim, generator=generator, device=device) * 2 - 1
+        cfg = self.config
+        return sample_noise(n, cfg.z_dim, cfg.z_dist, device, generator, truncation).to(self.device)
+
+    def code(self, name: str) -> Code:
+        """The latent code called `name` (c1, c2, ...)."""
+        if not self.codes:
+            raise GankitError(f"model {self.name!r} has no latent codes to vary (infogan has)")
+        for code in self.codes:
+            if code.name == name:
+                return code
+        names = ", ".join(c.name for c in self.codes)
+        raise GankitError(f"no latent code {name!r}; this model has {names}")
+
+    def set_code(self, latent: Tensor, name: str, value: float) -> Tensor:
+        """A copy of `latent` with code `name` set to `value` (a category index, or a real)."""
+        code, out = self.code(name), latent.clone()
+        columns = slice(code.start, code.start + code.size)
+        if code.kind == "categorical":
+            if not (0 <= value < code.size and float(value).is_integer()):
+                raise GankitError(f"{name} takes a category 0..{code.size - 1}, got {value}")
+            out[:, columns] = F.one_hot(torch.tensor(int(value)), code.size).to(out)
         else:
-            z = torch.randn(n, cfg.z_dim, generator=generator, device=device)
-        return z.to(self.device)
+            out[:, columns] = value
+        return out
+
+    def code_values(self, name: str, steps: int = 10, span: float = 2.0) -> list[float]:
+        """The values a sweep of code `name` shows: every category, or `steps` evenly spaced
+        reals in [−span, span] (the paper goes beyond the training range [−1, 1])."""
+        code = self.code(name)
+        if code.kind == "categorical":
+            return [float(i) for i in range(code.size)]
+        return torch.linspace(-span, span, steps).tolist()
+
+    def sample_labels(self, n: int, *, generator: torch.Generator | None = None) -> Tensor | None:
+        """Uniformly drawn class labels [n] for a conditional model; None otherwise."""
+        if not self.conditional:
+            return None
+        device = generator.device if generator is not None else self.device
+        y = torch.randint(self.info.num_classes, (n,), generator=generator, device=device)
+        return y.to(self.device)
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, y: Tensor | None = None, generator: torch.Generator | None = None
+        self,
+        n: int,
+        *,
+        y: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        truncation: float | None = None,
     ) -> Tensor:
-        return self.generate(self.sample_latent(n, generator=generator), y)
+        """n samples; a conditional model draws labels uniformly unless `y` gives them."""
+        z = self.sample_latent(n, generator=generator, truncation=truncation)
+        if y is None:
+            y = self.sample_labels(n, generator=generator)
+        return self.generate(z, y)
+
+
+def sample_noise(
+    n: int,
+    dim: int,
+    dist: str,
+    device: torch.device,
+    generator: torch.Generator | None = None,
+    truncation: float | None = None,
+) -> Tensor:
+    """z [n, dim] ~ N(0, I) or U[-1, 1] on `device` (that of `generator`, if given); a Gaussian
+    may be truncated at ±truncation by redrawing the entries beyond it."""
+    if dist == "uniform":
+        if truncation is not None:
+            raise GankitError("truncation needs a Gaussian latent; this model draws z uniformly")
+        return torch.rand(n, dim, generator=generator, device=device) * 2 - 1
+    z = torch.randn(n, dim, generator=generator, device=device)
+    if truncation is not None:
+        if truncation <= 0:
+            raise GankitError(f"truncation must be positive, got {truncation}")
+        outside = z.abs() > truncation
+        while outside.any():
+            z[outside] = torch.randn(int(outside.sum()), generator=generator, device=device)
+            outside = z.abs() > truncation
+    return z
 
 
 MODELS: Registry[type[GANModel]] = Registry("model")

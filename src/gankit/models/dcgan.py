@@ -6,14 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from torch import nn
-
-from gankit.data.base import DataInfo
-from gankit.models.adversarial import AdversarialModel
-from gankit.models.base import ModelConfig, OptimConfig, register_model
+from gankit.models.adversarial import AdversarialModel, Arch
+from gankit.models.base import OptimConfig, register_model
 from gankit.models.gan import BCEConfig, BCELosses
-from gankit.nn import DCGANDiscriminator, DCGANGenerator
-from gankit.nn.conv import check_resolution
 
 
 @dataclass
@@ -28,6 +23,7 @@ class DCGANConfig(BCEConfig):
 
     z_dist: Literal["normal", "uniform"] = "uniform"
     init_std: float | None = 0.02
+    arch: Arch = "dcgan"
     g_channels: int = 128
     d_channels: int = 128
     max_channels: int = 1024
@@ -37,26 +33,14 @@ class DCGANConfig(BCEConfig):
 
 @register_model("dcgan", help="Radford et al. 2016: all-convolutional G and D with batch norm")
 class DCGAN(BCELosses, AdversarialModel):
-    """DCGAN at any power-of-two resolution ≥ 8.
+    """DCGAN at any power-of-two resolution ≥ 8 (class-conditional with `conditional=true`).
 
     Shapes: G: z [B, z_dim] -> x [B, C, R, R] in (−1, 1); D: x -> logits [B].
     """
 
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 128}
+    archs: ClassVar[tuple[str, ...]] = ("dcgan",)
     Config = DCGANConfig
     config: DCGANConfig
     data_kinds = ("image",)
     default_resolution: ClassVar[int | None] = 64
-
-    @classmethod
-    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
-        super().check_data(config, info)
-        check_resolution(info.shape[-1])
-
-    def build_generator(self) -> nn.Module:
-        cfg, (c, _, r) = self.config, self.info.shape
-        return DCGANGenerator(cfg.z_dim, c, r, base=cfg.g_channels, maximum=cfg.max_channels)
-
-    def build_discriminator(self) -> nn.Module:
-        cfg, (c, _, r) = self.config, self.info.shape
-        return DCGANDiscriminator(c, r, base=cfg.d_channels, maximum=cfg.max_channels)

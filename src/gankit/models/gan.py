@@ -1,18 +1,18 @@
 """GAN: Goodfellow et al. 2014, "Generative Adversarial Nets" — MLP generator and maxout
-discriminator, with the minimax or the non-saturating generator loss."""
+discriminator, with the minimax or the non-saturating generator loss; and CGAN: Mirza & Osindero
+2014, "Conditional Generative Adversarial Nets" — the same game with the class label given to
+both networks."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit import losses
-from gankit.models.adversarial import AdversarialConfig, AdversarialModel, mean_prob
+from gankit.models.adversarial import AdversarialConfig, AdversarialModel, Arch, mean_prob
 from gankit.models.base import OptimConfig, register_model
-from gankit.nn import MLP
 
 
 @dataclass
@@ -31,17 +31,13 @@ class GANConfig(BCEConfig):
     The paper trained with SGD and a hand-tuned momentum/learning-rate schedule; the default here
     is Adam(2e-4, β1 0.5), which later work (DCGAN, PacGAN) adopted for the same MLPs and which
     converges without that schedule. `g_opt.name=sgd` restores plain SGD with momentum.
-
-    Args:
-        g_hidden, g_norm: generator hidden widths and normalisation.
-        d_hidden, d_maxout: discriminator hidden widths and maxout pieces (1: LeakyReLU units).
-        d_dropout, d_input_dropout: discriminator dropout.
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
+    arch: Arch = "mlp"
     g_hidden: tuple[int, ...] = (1200, 1200)
-    g_norm: Literal["none", "batch"] = "none"
     d_hidden: tuple[int, ...] = (240, 240)
+    d_act: Literal["relu", "leaky_relu", "maxout"] = "maxout"
     d_maxout: int = 5
     d_dropout: float = 0.5
     d_input_dropout: float = 0.2
@@ -50,16 +46,17 @@ class GANConfig(BCEConfig):
 
 
 class BCELosses:
-    """The cross-entropy game of Goodfellow et al., shared by GAN and DCGAN."""
+    """The cross-entropy game of Goodfellow et al., shared by GAN, CGAN and DCGAN."""
 
     config: BCEConfig
 
-    def d_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        r, f = self.D(real), self.D(fake)  # type: ignore[attr-defined]
+    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        r = self.discriminate(real, y)  # type: ignore[attr-defined]
+        f = self.discriminate(fake, y)  # type: ignore[attr-defined]
         return {"loss": losses.bce_d(r, f), "p_real": mean_prob(r), "p_fake": mean_prob(f)}
 
-    def g_loss(self, fake: Tensor) -> dict[str, Tensor]:
-        f = self.D(fake)  # type: ignore[attr-defined]
+    def g_loss(self, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        f = self.discriminate(fake, y)  # type: ignore[attr-defined]
         return {"loss": losses.GENERATOR_BCE[self.config.loss](f), "p_fake": mean_prob(f)}
 
 
@@ -71,25 +68,35 @@ class GAN(BCELosses, AdversarialModel):
     """
 
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 100}
+    archs: ClassVar[tuple[str, ...]] = ("mlp",)
     Config = GANConfig
     config: GANConfig
 
-    def build_generator(self) -> nn.Module:
-        cfg, dim = self.config, math.prod(self.info.shape)
-        out_act: Literal["tanh"] | None = "tanh" if self.info.kind == "image" else None
-        mlp = MLP(cfg.z_dim, cfg.g_hidden, dim, norm=cfg.g_norm, out_act=out_act)
-        return nn.Sequential(mlp, nn.Unflatten(1, self.info.shape))
 
-    def build_discriminator(self) -> nn.Module:
-        cfg, dim = self.config, math.prod(self.info.shape)
-        act: Literal["maxout", "leaky_relu"] = "maxout" if cfg.d_maxout > 1 else "leaky_relu"
-        mlp = MLP(
-            dim,
-            cfg.d_hidden,
-            1,
-            act=act,
-            pieces=cfg.d_maxout,
-            dropout=cfg.d_dropout,
-            input_dropout=cfg.d_input_dropout,
-        )
-        return nn.Sequential(nn.Flatten(), mlp, nn.Flatten(0))
+@dataclass
+class CGANConfig(GANConfig):
+    """Mirza & Osindero's MNIST model: the GAN's MLPs (ReLU generator, maxout discriminator with
+    dropout 0.5), z ~ U[-1, 1]^100, with one-hot labels joined to the input of both networks.
+
+    The paper first maps z and y through separate layers (200 and 1,000 ReLU units in G, 240 and
+    50 maxout units in D) and joins them after; here the labels join the inputs directly, the
+    form later work uses and the one shared by every conditional model in gankit. Its SGD
+    schedule is replaced by Adam(2e-4, β1 0.5), as for `gan`.
+    """
+
+    conditional: bool = True
+    d_input_dropout: float = 0.0
+
+
+@register_model("cgan", help="Mirza & Osindero 2014: the label conditions G and D")
+class CGAN(GAN):
+    """A class-conditional GAN: G(z, y), D(x, y); `arch=dcgan` gives a conditional DCGAN and
+    `projection=true` a projection discriminator.
+
+    Shapes: G: z [B, z_dim], y [B] -> x [B, *shape]; D: x, y -> logits [B].
+    """
+
+    archs: ClassVar[tuple[str, ...]] = ("mlp", "dcgan")
+    needs_labels = True
+    Config = CGANConfig
+    config: CGANConfig

@@ -1,51 +1,125 @@
-"""WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"."""
+"""WGAN: Arjovsky et al. 2017, "Wasserstein GAN" (weight clipping), and WGAN-GP: Gulrajani et
+al. 2017, "Improved Training of Wasserstein GANs" (gradient penalty)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from torch import Tensor, nn
+import torch
+from torch import Tensor
 
 from gankit import losses
 from gankit.data.base import DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import AdversarialConfig, AdversarialModel
-from gankit.models.base import ModelConfig, OptimConfig, register_model
-from gankit.nn import MLP, DCGANDiscriminator, DCGANGenerator
-from gankit.nn.conv import check_resolution
+from gankit.models.base import ModelConfig, OptimConfig, Phase, register_model
+
+
+class WassersteinLosses:
+    """The critic maximises E[C(x)] − E[C(G(z))]; the generator maximises E[C(G(z))]."""
+
+    def critic_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        r = self.discriminate(real, y)  # type: ignore[attr-defined]
+        f = self.discriminate(fake, y)  # type: ignore[attr-defined]
+        wasserstein = losses.wasserstein_d(r, f)
+        return {"loss": wasserstein, "w_dist": -wasserstein.detach()}  # the critic's W estimate
+
+    def g_loss(self, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        return {"loss": losses.wasserstein_g(self.discriminate(fake, y))}  # type: ignore[attr-defined]
+
+
+@dataclass
+class WGANConfig(AdversarialConfig):
+    """The paper's Algorithm 1: RMSprop(5e-5), clipping c = 0.01, n_critic = 5, batches of 64,
+    z ~ N(0, I)^100, DCGAN's networks (batch norm kept in the critic) for images and the
+    authors' MLPs (three 512-unit ReLU layers) for points.
+
+    Args:
+        clip: critic weights are clamped to [−clip, clip] after every critic update.
+        warmup_critic, warmup_steps, warmup_every: the authors' schedule: `warmup_critic` critic
+            updates for the first `warmup_steps` generator steps and every `warmup_every`-th
+            step, to keep the critic near optimal (0 turns it off).
+    """
+
+    n_critic: int = 5
+    init_std: float | None = 0.02
+    d_act: Literal["relu", "leaky_relu", "maxout"] = "relu"
+    clip: float = 0.01
+    warmup_critic: int = 100
+    warmup_steps: int = 25
+    warmup_every: int = 500
+    g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("rmsprop", 5e-5))
+    d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("rmsprop", 5e-5))
+
+
+@register_model("wgan", help="Arjovsky et al. 2017: Wasserstein critic with weight clipping")
+class WGAN(WassersteinLosses, AdversarialModel):
+    """WGAN with weight clipping, on points (MLP) or images (DCGAN-style).
+
+    Shapes: G: z [B, z_dim] -> x [B, *shape]; critic: x -> values [B].
+    """
+
+    train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
+    default_resolution: ClassVar[int | None] = 64
+    Config = WGANConfig
+    config: WGANConfig
+
+    @classmethod
+    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
+        super().check_data(config, info)
+        assert isinstance(config, WGANConfig)
+        if config.clip <= 0:
+            raise GankitError(f"model.clip must be positive, got {config.clip}")
+
+    def critic_updates(self, step: int) -> int:
+        cfg = self.config
+        warm = cfg.warmup_critic and (
+            step < cfg.warmup_steps or (cfg.warmup_every and step % cfg.warmup_every == 0)
+        )
+        return cfg.warmup_critic if warm else cfg.n_critic
+
+    @torch.no_grad()
+    def clip_critic(self) -> None:
+        for p in self.D.parameters():
+            p.clamp_(-self.config.clip, self.config.clip)
+
+    def phases(self) -> list[Phase]:
+        cfg = self.config
+        critic = Phase(
+            "D",
+            list(self.D.parameters()),
+            cfg.d_opt,
+            self.critic_updates,
+            after_step=self.clip_critic,
+        )
+        return [critic, Phase("G", list(self.G.parameters()), cfg.g_opt)]
+
+    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        return self.critic_loss(real, fake, y)
 
 
 @dataclass
 class WGANGPConfig(AdversarialConfig):
     """Algorithm 1's defaults: λ = 10, n_critic = 5, Adam(1e-4, β = (0, 0.9)); z ~ N(0, I)^128.
+    The critic has no batch norm (layer norm, the paper's recommended drop-in, for images); the
+    MLPs for points are the authors' toy networks (three 512-unit ReLU layers).
 
     Args:
-        arch: `mlp` (the paper's toy networks: `mlp_layers` ReLU layers of `mlp_width`), `dcgan`
-            (DCGAN's generator; a critic without batch norm), or `auto` (mlp for points, dcgan
-            for images).
         gp_weight: λ, the gradient penalty's weight.
-        critic_norm: `layer` (the paper's recommended drop-in for batch norm) or `none`.
-        g_channels, d_channels, max_channels: conv widths as in `dcgan`.
     """
 
     z_dim: int = 128
     n_critic: int = 5
-    arch: Literal["auto", "mlp", "dcgan"] = "auto"
     gp_weight: float = 10.0
-    mlp_width: int = 512
-    mlp_layers: int = 3
-    critic_norm: Literal["layer", "none"] = "layer"
-    g_channels: int = 64
-    d_channels: int = 64
-    max_channels: int = 512
+    d_act: Literal["relu", "leaky_relu", "maxout"] = "relu"
+    d_norm: Literal["batch", "layer", "none"] = "layer"
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.0, 0.9)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.0, 0.9)))
 
 
 @register_model("wgan-gp", help="Gulrajani et al. 2017: Wasserstein critic + gradient penalty")
-class WGANGP(AdversarialModel):
+class WGANGP(WassersteinLosses, AdversarialModel):
     """WGAN with gradient penalty, on points (MLP) or images (DCGAN-style, critic without BN).
 
     Shapes: G: z [B, z_dim] -> x [B, *shape]; critic: x -> values [B].
@@ -60,54 +134,14 @@ class WGANGP(AdversarialModel):
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
         assert isinstance(config, WGANGPConfig)
-        if cls.resolve_arch(config, info) == "dcgan":
-            if info.kind != "image":
-                raise GankitError("wgan-gp's dcgan architecture needs image data")
-            check_resolution(info.shape[-1])
+        if cls.resolve_arch(config, info) == "dcgan" and config.d_norm == "batch":
+            raise GankitError("wgan-gp's critic cannot use batch norm (the penalty is per sample)")
 
-    @staticmethod
-    def resolve_arch(config: WGANGPConfig, info: DataInfo) -> str:
-        if config.arch != "auto":
-            return config.arch
-        return "dcgan" if info.kind == "image" else "mlp"
-
-    @property
-    def arch(self) -> str:
-        return self.resolve_arch(self.config, self.info)
-
-    def build_generator(self) -> nn.Module:
-        cfg, shape = self.config, self.info.shape
-        if self.arch == "dcgan":
-            return DCGANGenerator(
-                cfg.z_dim, shape[0], shape[-1], base=cfg.g_channels, maximum=cfg.max_channels
-            )
-        out_act: Literal["tanh"] | None = "tanh" if self.info.kind == "image" else None
-        hidden = [cfg.mlp_width] * cfg.mlp_layers
-        mlp = MLP(cfg.z_dim, hidden, math.prod(shape), out_act=out_act)
-        return nn.Sequential(mlp, nn.Unflatten(1, shape))
-
-    def build_discriminator(self) -> nn.Module:
-        cfg, shape = self.config, self.info.shape
-        if self.arch == "dcgan":
-            return DCGANDiscriminator(
-                shape[0],
-                shape[-1],
-                base=cfg.d_channels,
-                maximum=cfg.max_channels,
-                norm=cfg.critic_norm,
-            )
-        mlp = MLP(math.prod(shape), [cfg.mlp_width] * cfg.mlp_layers, 1)
-        return nn.Sequential(nn.Flatten(), mlp, nn.Flatten(0))
-
-    def d_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        r, f = self.D(real), self.D(fake)
-        wasserstein = losses.wasserstein_d(r, f)
-        gp = losses.gradient_penalty(self.D, real, fake)
-        return {
-            "loss": wasserstein + self.config.gp_weight * gp,
-            "w_dist": -wasserstein.detach(),  # the critic's estimate of W(P_r, P_g)
-            "gp": gp.detach(),
-        }
-
-    def g_loss(self, fake: Tensor) -> dict[str, Tensor]:
-        return {"loss": losses.wasserstein_g(self.D(fake))}
+    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        out = self.critic_loss(real, fake, y)
+        gp = losses.gradient_penalty(
+            lambda x: self.discriminate(x, y), real, fake, group=self.config.pack
+        )
+        out["loss"] = out["loss"] + self.config.gp_weight * gp
+        out["gp"] = gp.detach()
+        return out

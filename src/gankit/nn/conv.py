@@ -119,6 +119,15 @@ class DCGANDiscriminator(nn.Module):
             ]
         layers.append(nn.Conv2d(widths[-1], 1, 4, 1, 0))  # [B, 1, 1, 1]: one logit per image
         self.net = nn.Sequential(*layers)
+        self.feature_dim = widths[-1] * 16
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).flatten()
+
+    def features(self, x: Tensor) -> Tensor:
+        """The last 4×4 feature map [B, C, 4, 4], before the output layer (`head`)."""
+        return self.net[:-1](x)
+
+    @property
+    def head(self) -> nn.Module:
+        return self.net[-1]

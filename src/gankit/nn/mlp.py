@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -71,3 +71,33 @@ class MLP(nn.Sequential):
         elif out_act == "sigmoid":
             layers.append(nn.Sigmoid())
         super().__init__(*layers)
+
+
+class MLPDiscriminator(nn.Sequential):
+    """x [B, ...] (flattened) -> logits [B], an MLP with one output.
+
+    `features(x)` are the last hidden layer's activations [B, feature_dim] and `head` the output
+    layer, for a projection discriminator.
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], **mlp_kwargs: Any) -> None:
+        if not hidden:
+            raise ValueError("a discriminator needs at least one hidden layer")
+        super().__init__(nn.Flatten(), MLP(in_dim, hidden, 1, **mlp_kwargs), nn.Flatten(0))
+        self.feature_dim = hidden[-1]
+
+    @property
+    def mlp(self) -> MLP:
+        mlp = self[1]
+        assert isinstance(mlp, MLP)
+        return mlp
+
+    def features(self, x: Tensor) -> Tensor:
+        h = x.flatten(1)
+        for layer in list(self.mlp)[:-1]:
+            h = layer(h)
+        return h
+
+    @property
+    def head(self) -> nn.Module:
+        return self.mlp[-1]

@@ -151,7 +151,7 @@ class Trainer:
             torch.manual_seed(t.seed * 1000 + self.dist.rank + 1)
         gen = torch.Generator().manual_seed(t.seed)
         self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
-        self.fixed_y = self._fixed_labels(info, t.samples)
+        self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
         self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
 
     def _fixed_labels(self, info: DataInfo, n: int) -> Tensor | None:
@@ -289,6 +289,9 @@ class Trainer:
         dist.average_gradients(phase.params, self.dist)
         scaler.step(opt)
         scaler.update()
+        if phase.after_step is not None:
+            with torch.no_grad():
+                phase.after_step()
         return out
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:

@@ -85,11 +85,30 @@ def save_scatter(
     return path
 
 
+def save_gif(frames: Tensor, path: str | Path, *, duration_ms: int = 120) -> Path:
+    """An animated GIF of images [T, C, H, W] in [-1, 1] that plays forward then back."""
+    path = Path(path)
+    cells = to_uint8(frames)
+    scale = max(1, math.ceil(MIN_CELL / max(cells.shape[1:3])))
+    cells = cells.repeat(scale, axis=1).repeat(scale, axis=2)
+    images = [Image.fromarray(c[..., 0] if c.shape[-1] == 1 else c) for c in cells]
+    loop = images + images[-2:0:-1]
+    loop[0].save(path, save_all=True, append_images=loop[1:], duration=duration_ms, loop=0)
+    return path
+
+
 def save_samples(
-    samples: Tensor, path: str | Path, info: DataInfo, *, title: str | None = None
+    samples: Tensor,
+    path: str | Path,
+    info: DataInfo,
+    *,
+    title: str | None = None,
+    nrow: int | None = None,
+    gif: bool = False,
 ) -> Path:
     """Save samples of data described by `info`, by file type: `.npy` the raw array; `.png`/`.jpg`
-    a grid (images) or a scatter plot over the true modes of a built-in mixture (points)."""
+    a grid (images, `nrow` per row) or a scatter plot over the true modes of a built-in mixture
+    (points); `.gif` (images, where `gif` allows it) an animation of the samples in order."""
     path = Path(path).expanduser()
     if not path.parent.is_dir():
         raise GankitError(f"cannot write {path}: no such directory {path.parent}")
@@ -97,10 +116,13 @@ def save_samples(
     if suffix == ".npy":
         np.save(path, samples.detach().cpu().numpy())
         return path
+    if suffix == ".gif" and gif and info.kind == "image":
+        return save_gif(samples, path)
     if suffix not in (".png", ".jpg", ".jpeg"):
-        raise GankitError(f"unsupported output type {suffix or '(none)'}: use .png, .jpg or .npy")
+        kinds = ".png, .jpg, .npy" + (" or .gif" if gif and info.kind == "image" else "")
+        raise GankitError(f"unsupported output type {suffix or '(none)'}: use {kinds}")
     if info.kind == "image":
-        return save_grid(samples, path)
+        return save_grid(samples, path, nrow=nrow)
     mixture = MIXTURES.get(info.name)
     modes = mixture.means if mixture is not None else None
     return save_scatter(samples, path, modes=modes, title=title)

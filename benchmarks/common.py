@@ -1,0 +1,78 @@
+"""What the benchmark scripts share: running `gankit` as a user would, caching finished runs so
+an interrupted benchmark continues where it stopped, and formatting."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+GANKIT = [sys.executable, "-m", "gankit"]
+
+
+def run(args: list[str], *, capture: bool = False) -> tuple[float, str]:
+    """Run `gankit ARGS`; returns (wall seconds, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [*GANKIT, *args], check=True, text=True, stdout=subprocess.PIPE if capture else None
+    )
+    return time.perf_counter() - start, proc.stdout or ""
+
+
+def cached(out: Path, compute: Callable[[], Any]) -> Any:
+    """Reuse a finished run's result (kept as `bench.json` in its directory) so that an
+    interrupted benchmark continues where it stopped; an unfinished run starts over."""
+    record = out / "bench.json"
+    if record.is_file():
+        return json.loads(record.read_text())
+    shutil.rmtree(out, ignore_errors=True)
+    result = compute()
+    record.write_text(json.dumps(result))
+    return result
+
+
+def evaluate(run_dir: Path, metrics: str, n: int | None = None) -> dict:
+    args = ["eval", str(run_dir), "--metrics", metrics, "--json"]
+    if n:
+        args += ["-n", str(n)]
+    return json.loads(run(args, capture=True)[1])
+
+
+def command(args: list[str]) -> str:
+    return "gankit " + " ".join(args)
+
+
+def mean_se(values: list[float], digits: int = 3) -> str:
+    """`mean ± standard error` of the values (± 0 for one value)."""
+    if not all(math.isfinite(v) for v in values):
+        bad = sum(not math.isfinite(v) for v in values)
+        return f"∞ ({bad} of {len(values)} runs)"
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return f"{mean:.{digits}g} ± {se:.2g}"
+
+
+def threads() -> int:
+    """The threads each `gankit` process may use (OMP_NUM_THREADS, else torch's default)."""
+    return int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, "
+        f"Python {platform.python_version()}"
+    )
