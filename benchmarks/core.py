@@ -10,60 +10,14 @@ written into the report.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import torch
+from common import RESULTS, cached, command, evaluate, machine, mean_se, run, threads
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 FIGURES = RESULTS / "core"
-GANKIT = [sys.executable, "-m", "gankit"]
-
-
-def cached(out: Path, compute):  # type: ignore[no-untyped-def]
-    """Reuse a finished run's result (kept as `bench.json` in its directory) so that an
-    interrupted benchmark continues where it stopped; `--fresh` starts over."""
-    record = out / "bench.json"
-    if record.is_file():
-        return json.loads(record.read_text())
-    shutil.rmtree(out, ignore_errors=True)  # an unfinished run starts again, timed from zero
-    result = compute()
-    record.write_text(json.dumps(result))
-    return result
-
-
-def run(args: list[str], *, capture: bool = False) -> tuple[float, str]:
-    """Run `gankit ARGS`; returns (wall seconds, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [*GANKIT, *args], check=True, text=True, stdout=subprocess.PIPE if capture else None
-    )
-    return time.perf_counter() - start, proc.stdout or ""
-
-
-def command(args: list[str]) -> str:
-    return "gankit " + " ".join(args)
-
-
-def evaluate(run_dir: Path, metrics: str, n: int | None = None) -> dict:
-    args = ["eval", str(run_dir), "--metrics", metrics, "--json"]
-    if n:
-        args += ["-n", str(n)]
-    return json.loads(run(args, capture=True)[1])
-
-
-def mean_se(values: list[float]) -> str:
-    mean = statistics.fmean(values)
-    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-    return f"{mean:.3g} ± {se:.2g}"
 
 
 def main_job(work: Path) -> tuple[list[str], float, dict]:
@@ -119,19 +73,6 @@ def wgan_gp_grid(
         threads_used.append(rest[0] if rest else torch.get_num_threads())
         scores.append(score)
     return commands, seconds, scores, threads_used
-
-
-def threads() -> int:
-    """The threads each `gankit` process may use (OMP_NUM_THREADS, else torch's default)."""
-    return int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def grid_table(grid: tuple, seeds: list[int], tag: str) -> list[str]:
@@ -207,8 +148,9 @@ def report(main: tuple, curve: tuple, grid: tuple, paper: tuple, seeds: list[int
         "## WGAN-GP on grid25 (PacGAN's scoring: 2,500 samples)",
         "",
         "The grid25 preset (the authors' toy networks, λ = 0.1 as in their toy script,",
-        "6,000 steps). Wall times name the torch threads of each run; runs with 1 thread",
-        "(`OMP_NUM_THREADS=1`) shared the 2 cores with other work and are slower than alone:",
+        "6,000 steps). Wall times name the torch threads of each run (1: `OMP_NUM_THREADS=1`);",
+        "these runs shared the 2 cores with other work for part or all of their time, so they",
+        "are slower than alone (the preset alone: ~0.11 s a step with 2 threads, 11 minutes):",
         "",
         *grid_table(grid, seeds, ""),
         "The paper's λ = 10 with everything else equal, for comparison:",
@@ -225,7 +167,7 @@ def main() -> None:
     parser.add_argument("--long-steps", type=int, default=6000)
     parser.add_argument("--fresh", action="store_true", help="discard finished runs in --work")
     args = parser.parse_args()
-    os.chdir(HERE.parent)  # commands in the report name paths relative to the repository
+    os.chdir(RESULTS.parent.parent)  # commands in the report name paths relative to the repository
     FIGURES.mkdir(parents=True, exist_ok=True)
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
