@@ -10,6 +10,7 @@ same machine state. Reported: median milliseconds per step over the blocks, and 
 
 from __future__ import annotations
 
+import argparse
 import copy
 import platform
 import statistics
@@ -83,6 +84,10 @@ def measure(name: str, blocks: int = 7, steps: int = 20) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--note", default="", help="a remark on the machine's state, reported")
+    note = parser.parse_args().note
+    note = f" {note}" if note else ""
     rows = []
     for name in CASES:
         ours, ref = measure(name)
@@ -94,7 +99,8 @@ def main() -> None:
             "",
             f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads. Made by `python benchmarks/trainer_overhead.py`:",
-            "7 alternating blocks of 20 steps each, medians.",
+            "7 alternating blocks of 20 steps each, medians. The two loops alternate in one",
+            "process, so other work on the machine weighs on both alike." + note,
             "",
             "| case | Trainer ms/step | plain loop ms/step | ratio |",
             "| --- | ---: | ---: | ---: |",

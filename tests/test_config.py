@@ -172,11 +172,11 @@ def test_load_yaml(tmp_path: Path) -> None:
 def test_model_train_defaults_beat_dataclass_defaults() -> None:
     batch = MODELS.get("dcgan").train_defaults["batch_size"]
     assert batch != TrainConfig().batch_size  # else this test could not tell the two apart
-    cfg = resolve_run_config("dcgan", "stacked-digits")  # a pair without a preset
+    cfg = resolve_run_config("dcgan", "folder:/photos")  # a pair without a preset
     assert cfg.train.batch_size == batch
     assert cfg.train.steps == TrainConfig().steps
     assert cfg.model == MODELS.get("dcgan").Config()
-    assert cfg.data == DataConfig(spec="stacked-digits")
+    assert cfg.data == DataConfig(spec="folder:/photos")
 
 
 def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
