@@ -10,6 +10,7 @@ reused when the script is run again.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,40 @@ def gankit_resolution(run_dir: Path) -> int:
     import yaml
 
     return int(yaml.safe_load((run_dir / "config.yaml").read_text())["data"]["resolution"])
+
+
+def latent_tools(work: Path, seed: int, models: list[str]) -> list[tuple[str, list[str], str]]:
+    """Pictures of the latent tools on the trained runs: (caption, command, file name)."""
+    wanted = [
+        (
+            "dcgan",
+            "Spherical interpolation through four seeds",
+            ["interpolate", "--seeds", "0,1,2,3", "--steps", "8", "--slerp"],
+            "dcgan-slerp.png",
+        ),
+        (
+            "dcgan",
+            "Vector arithmetic: mean(seeds 0-2) − mean(3-5) + mean(6-8), with 8 noisy variations",
+            ["arithmetic", "--a", "0,1,2", "--b", "3,4,5", "--c", "6,7,8"],
+            "dcgan-arithmetic.png",
+        ),
+        ("cgan", "CGAN, class 3 only", ["sample", "--class", "3", "-n", "32"], "cgan-class3.png"),
+        (
+            "infogan",
+            "InfoGAN, continuous code c2 swept from −2 to 2",
+            ["sample", "--vary-code", "c2", "-n", "8"],
+            "infogan-c2.png",
+        ),
+    ]
+    out = []
+    for model, caption, cmd, name in wanted:
+        if model not in models:
+            continue
+        figure = os.path.relpath(FIGURES / name)
+        full = [cmd[0], str(work / f"{model}-digits-{seed}"), *cmd[1:], "-o", figure]
+        run(full)
+        out.append((caption, full, name))
+    return out
 
 
 def main() -> None:
@@ -100,6 +135,11 @@ def main() -> None:
             f"![{model}](classic/{model}-digits-seed{args.seed}.png)",
             "",
         ]
+    tools = latent_tools(args.work, args.seed, args.models)
+    if tools:
+        lines += ["## Latent tools on these runs", ""]
+        for caption, cmd, name in tools:
+            lines += [f"{caption} (`{command(cmd)}`):", "", f"![{caption}](classic/{name})", ""]
     lines += ["## Commands", "", *[f"    {command(c)}" for _, c, _ in rows], ""]
     (RESULTS / "classic.md").write_text("\n".join(lines))
     print("\n".join(lines))
