@@ -62,8 +62,8 @@ REFERENCE = {
 
 
 def one_run(
-    work: Path, data: str, recipe: Recipe, seed: int, steps: int | None
-) -> tuple[list[str], dict]:
+    work: Path, data: str, recipe: Recipe, seed: int, steps: int | None, report_only: bool
+) -> tuple[list[str], dict | None]:
     out = work / f"{data}-{recipe.tag}-{seed}"
     args = ["train", recipe.model, "--data", data, "--seed", str(seed), "--out", str(out)]
     if steps:
@@ -80,6 +80,8 @@ def one_run(
         run(["sample", str(out), "-n", str(TOY_SAMPLES if toy else 64), "-o", str(figure)])
         return {"seconds": seconds, "threads": threads(), **scores}
 
+    if report_only and not (out / "bench.json").is_file():
+        return args, None
     return args, cached(out, compute)
 
 
@@ -87,6 +89,8 @@ def table(data: str, recipes: list[Recipe], results: dict, seeds: list[int]) -> 
     toy = data != "stacked-digits"
     total = {"ring8": 8, "grid25": 25}.get(data, 1000)
     head = f"| model | modes (of {total}) | " + ("high quality % | " if toy else "")
+    missing = [r for r in recipes if any(results[data, r.tag, s][1] is None for s in seeds)]
+    recipes = [r for r in recipes if r not in missing]
     lines = [
         head + "reverse KL | steps | wall time per run |",
         "| --- | ---: | " + ("---: | " if toy else "") + "---: | ---: | ---: |",
@@ -101,6 +105,8 @@ def table(data: str, recipes: list[Recipe], results: dict, seeds: list[int]) -> 
         wall = statistics.fmean(r["seconds"] for r in rs)
         cells.append(f"{wall:.0f} s ({rs[0]['threads']} threads)")
         lines.append(f"| {recipe.label} | " + " | ".join(cells) + " |")
+    if missing:
+        lines += ["", "Not finished yet: " + ", ".join(r.label for r in missing) + "."]
     lines += ["", REFERENCE[data], ""]
     lines.append("Per seed (modes / high-quality % / KL):" if toy else "Per seed (modes / KL):")
     lines.append("")
@@ -132,6 +138,9 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="runs at once (give each OMP_NUM_THREADS=1 on a CPU)"
     )
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the report from finished runs only"
+    )
     args = parser.parse_args()
     FIGURES.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -142,16 +151,18 @@ def main() -> None:
         steps = args.stacked_steps if data == "stacked-digits" else args.toy_steps
         todo += [(data, r, seed, steps) for r in recipes for seed in args.seeds]
 
-    def go(item: tuple) -> tuple[list[str], dict]:
+    def go(item: tuple) -> tuple[list[str], dict | None]:
         data, recipe, seed, steps = item
-        cmd, result = one_run(args.work, data, recipe, seed, steps)
-        print(f"{data} {recipe.label} seed {seed}: {result['modes']:.0f} modes", flush=True)
+        cmd, result = one_run(args.work, data, recipe, seed, steps, args.report_only)
+        if result is not None:
+            print(f"{data} {recipe.label} seed {seed}: {result['modes']:.0f} modes", flush=True)
         return cmd, result
 
     with ThreadPoolExecutor(args.jobs) as pool:  # each run is its own `gankit` process
         done = list(pool.map(go, todo))
     results = {(d, r.tag, s): out for (d, r, s, _), out in zip(todo, done)}
     commands = [cmd for cmd, _ in done]
+    unfinished = sum(result is None for _, result in done)
     lines = [
         "# Mode collapse: the classic GANs on ring8, grid25 and stacked digits",
         "",
@@ -168,6 +179,12 @@ def main() -> None:
         f"{', '.join(map(str, args.seeds))}.",
         "",
     ]
+    if unfinished:
+        lines += [
+            f"**Incomplete:** {len(done) - unfinished} of {len(done)} runs have finished; the",
+            "tables hold the models whose runs are all done and name the others.",
+            "",
+        ]
     for data in args.data:
         recipes = STACKED if data == "stacked-digits" else TOY
         lines += [f"## {data}", "", *table(data, recipes, results, args.seeds)]
