@@ -32,16 +32,31 @@ def run(args: list[str], *, capture: bool = False) -> tuple[float, str]:
     return time.perf_counter() - start, proc.stdout or ""
 
 
-def cached(out: Path, compute: Callable[[], Any]) -> Any:
+def cached(out: Path, compute: Callable[[], Any], *, resumable: bool = False) -> Any:
     """Reuse a finished run's result (kept as `bench.json` in its directory) so that an
-    interrupted benchmark continues where it stopped; an unfinished run starts over."""
+    interrupted benchmark continues where it stopped; an unfinished run starts over, unless it
+    is `resumable` (its `compute` trains with `train_or_resume`, which continues it)."""
     record = out / "bench.json"
     if record.is_file():
         return json.loads(record.read_text())
-    shutil.rmtree(out, ignore_errors=True)
+    if not resumable:
+        shutil.rmtree(out, ignore_errors=True)
     result = compute()
     record.write_text(json.dumps(result))
     return result
+
+
+def train_or_resume(args: list[str], out: Path) -> float:
+    """`gankit train ARGS` (which writes to `out`), or `gankit train --resume out` when an
+    interrupted call left checkpoints there: resuming is bit-exact on the CPU, so the result is
+    the one a straight run gives. Returns the wall seconds of the whole run, the interrupted
+    part counted by the training time its last checkpoint records."""
+    checkpoints = sorted((out / "checkpoints").glob("step-*.json"))
+    if not checkpoints:
+        shutil.rmtree(out, ignore_errors=True)
+        return run(args)[0]
+    before = float(json.loads(checkpoints[-1].read_text()).get("elapsed", 0.0))
+    return before + run(["train", "--resume", str(out), "--no-progress"])[0]
 
 
 def evaluate(run_dir: Path, metrics: str, n: int | None = None) -> dict:

@@ -20,7 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import RESULTS, cached, command, evaluate, machine, mean_se, run, threads
+from common import (
+    RESULTS,
+    cached,
+    command,
+    evaluate,
+    machine,
+    mean_se,
+    run,
+    threads,
+    train_or_resume,
+)
 
 FIGURES = RESULTS / "mode-collapse"
 TOY_SAMPLES = 2500  # PacGAN scores 2,500 samples of the 2-D mixtures
@@ -74,7 +84,7 @@ def one_run(
     figure = FIGURES / f"{data}-{recipe.tag}-seed{seed}.png"
 
     def compute() -> dict:
-        seconds, _ = run([*args, "--no-progress"])
+        seconds = train_or_resume([*args, "--no-progress"], out)
         n = TOY_SAMPLES if toy else STACKED_SAMPLES
         scores = evaluate(out, "modes", n=n)
         run(["sample", str(out), "-n", str(TOY_SAMPLES if toy else 64), "-o", str(figure)])
@@ -82,7 +92,7 @@ def one_run(
 
     if report_only and not (out / "bench.json").is_file():
         return args, None
-    return args, cached(out, compute)
+    return args, cached(out, compute, resumable=True)
 
 
 def table(data: str, recipes: list[Recipe], results: dict, seeds: list[int]) -> list[str]:

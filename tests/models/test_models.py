@@ -172,15 +172,26 @@ LEARNS = {
         _class_error,
         4.0,
     ),
-    "lsgan": (Tiny("ring8", _FAST_MLP, batch_size=64), 600, _points_fd, 4.0),
+    # the step counts leave a wide margin over seeds: these runs must pass on any CPU, whose
+    # rounding moves a short GAN run as much as a new seed does
+    "lsgan": (Tiny("ring8", _FAST_MLP, batch_size=64), 1000, _points_fd, 4.0),
+    # a clipped critic chases the ring's modes erratically (some seeds get worse in 1,000 steps),
+    # while on digits it improves steadily: the paper's clip 0.01 and n_critic 5, faster RMSprop
     "wgan": (
         Tiny(
-            "ring8",
-            (*_FAST_MLP, "model.warmup_critic=0", "model.clip=0.1", "model.n_critic=2"),
+            "digits",
+            (
+                "model.g_channels=32",
+                "model.d_channels=32",
+                "model.warmup_critic=0",
+                "model.g_opt.lr=5e-4",
+                "model.d_opt.lr=5e-4",
+            ),
+            resolution=16,
             batch_size=64,
         ),
-        800,
-        _points_fd,
+        150,
+        _digits_fd,
         3.0,
     ),
     "infogan": (
@@ -190,7 +201,7 @@ LEARNS = {
             resolution=8,
             batch_size=64,
         ),
-        400,
+        800,  # at 400 steps the outcome still swings with the CPU's rounding (ratio 1.6 to 7)
         _digits_fd,
         3.0,
     ),
