@@ -77,7 +77,9 @@ def mean_se(values: list[float], digits: int = 3) -> str:
         return f"∞ ({bad} of {len(values)} runs)"
     mean = statistics.fmean(values)
     se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-    return f"{mean:.{digits}g} ± {se:.2g}"
+    # (at least the integer digits: 1000 rather than 1e+03)
+    places = max(digits, len(str(int(abs(mean)))))
+    return f"{mean:.{places}g} ± {se:.2g}"
 
 
 def threads() -> int:
