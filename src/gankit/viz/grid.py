@@ -116,12 +116,15 @@ def save_samples(
     if suffix == ".npy":
         np.save(path, samples.detach().cpu().numpy())
         return path
+    if samples.dim() == 5:  # tuples of images (CoGAN's pairs [N, 2, C, H, W]): side by side
+        nrow = (nrow or 8) * samples.shape[1]
+        samples = samples.flatten(0, 1)
     if suffix == ".gif" and gif and info.kind == "image":
         return save_gif(samples, path)
     if suffix not in (".png", ".jpg", ".jpeg"):
         kinds = ".png, .jpg, .npy" + (" or .gif" if gif and info.kind == "image" else "")
         raise GankitError(f"unsupported output type {suffix or '(none)'}: use {kinds}")
-    if info.kind == "image":
+    if info.kind != "points":
         return save_grid(samples, path, nrow=nrow)
     mixture = MIXTURES.get(info.name)
     modes = mixture.means if mixture is not None else None
