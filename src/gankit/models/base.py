@@ -58,9 +58,9 @@ class Phase:
         every: run only on steps divisible by this (lazy regularisation).
         after_step: called (without gradients) after each optimiser step of this phase, e.g.
             WGAN's weight clipping.
-        lr_scale: the learning rate's factor at (0-based) training step `step`, a pure function
-            of the step so that a resumed run follows the same schedule (CycleGAN's constant
-            then linearly decaying rate); None keeps `optim.lr`.
+        lr_scale: `f(step, total_steps)`, the learning rate's factor at (0-based) training step
+            `step` of a run of `total_steps`; a pure function, so that a resumed run follows the
+            same schedule (CycleGAN's constant then linearly decaying rate). None keeps `optim.lr`.
     """
 
     name: str
@@ -69,7 +69,7 @@ class Phase:
     repeat: int | Callable[[int], int] = 1
     every: int = 1
     after_step: Callable[[], None] | None = None
-    lr_scale: Callable[[int], float] | None = None
+    lr_scale: Callable[[int, int], float] | None = None
 
     def runs_at(self, step: int) -> int:
         """How many updates this phase makes at (0-based) training step `step`."""

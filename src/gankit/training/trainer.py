@@ -271,7 +271,7 @@ class Trainer:
         for index, phase in enumerate(self.phases):
             if phase.lr_scale is not None:
                 for group in self.optimizers[index].param_groups:
-                    group["lr"] = phase.optim.lr * phase.lr_scale(step)
+                    group["lr"] = phase.optim.lr * phase.lr_scale(step, self.config.train.steps)
             for _ in range(phase.runs_at(step)):
                 out = self.update(index)
                 logs.update({f"{phase.name}/{k}": v.detach() for k, v in out.items()})
