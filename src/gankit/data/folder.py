@@ -41,6 +41,27 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def read_image(path: str | Path, channels: int) -> torch.Tensor:
+    """One image file at its own size as [1, C, H, W] floats in [-1, 1] (C = 1 grey or 3 RGB).
+
+    Raises:
+        GankitError: the file is missing or not a readable image (naming it).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise GankitError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as file:
+            array = np.asarray(file.convert("RGB" if channels == 3 else "L"), dtype=np.uint8)
+    except UNREADABLE as err:
+        raise GankitError(f"cannot read image {path}: {err}") from None
+    x = torch.from_numpy(array.copy()).float().div_(127.5).sub_(1.0)
+    return (x[None] if x.dim() == 2 else x.permute(2, 0, 1))[None]
+
+
 def _class_of(path: Path, root: Path) -> str | None:
     parts = path.relative_to(root).parts
     return parts[0] if len(parts) > 1 else None
@@ -64,7 +85,7 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
         try:
             images.append(load_image(path, resolution, cfg.channels))
             kept.append(path)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        except UNREADABLE:
             bad.append(path)
     if bad:
         log.warning(

@@ -45,6 +45,17 @@ def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.n
     return grid
 
 
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """Save one image [C, H, W] in [-1, 1] at its own size (PNG, JPEG, ... by suffix)."""
+    path = Path(path)
+    array = to_uint8(image[None])[0]
+    try:
+        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+    except (OSError, ValueError) as err:
+        raise GankitError(f"cannot write {path}: {err}") from None
+    return path
+
+
 def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
     path = Path(path)
     grid = image_grid(images, nrow=nrow)
