@@ -93,7 +93,6 @@ def pair_scores(ctx: EvalContext) -> dict[str, float]:
         raise GankitError(f"pair agreement is defined for {', '.join(PAIR_SETS)}")
     pairs = ctx.samples("fake")  # [N, 2, C, H, W]
     if pairs.dim() != 5:
-        raise GankitError(
-            f"pair agreement needs a model that draws pairs (cogan), not {ctx.handle.config.model_name}"
-        )
+        model = ctx.handle.config.model_name
+        raise GankitError(f"pair agreement needs a model that draws pairs (cogan), not {model}")
     return {"pair_agreement": pair_agreement_of(pairs[:, 0], pairs[:, 1], ctx.info.name)}
