@@ -23,14 +23,9 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
-    """Read one image as uint8 [C, R, R]: shorter side resized to R, then centre-cropped.
-
-    Raises:
-        OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
-    """
-    with Image.open(path) as file:
-        img = file.convert("RGB" if channels == 3 else "L")
+def fit_image(img: Image.Image, resolution: int, channels: int) -> np.ndarray:
+    """An opened image as uint8 [C, R, R]: shorter side resized to R, then centre-cropped."""
+    img = img.convert("RGB" if channels == 3 else "L")
     w, h = img.size
     scale = resolution / min(w, h)
     size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
@@ -39,6 +34,16 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     img = img.crop((left, top, left + resolution, top + resolution))
     array = np.asarray(img, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
+    """Read one image file as uint8 [C, R, R] (see `fit_image`).
+
+    Raises:
+        OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
+    """
+    with Image.open(path) as file:
+        return fit_image(file, resolution, channels)
 
 
 UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)

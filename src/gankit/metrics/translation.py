@@ -50,6 +50,8 @@ def is_super_resolution(ctx: EvalContext) -> bool:
 def psnr_ssim(ctx: EvalContext) -> dict[str, float]:
     if ctx.info.kind != "paired" or not ctx.handle.model.directions:
         raise GankitError("psnr_ssim needs a translation model trained on paired data")
+    if min(ctx.info.shape_b[1:]) < 11:
+        raise GankitError("SSIM needs images of at least 11×11 pixels (its Gaussian window)")
     batch = held_out(ctx)
     fake, real = translated(ctx, batch["a"], "AtoB"), batch["b"]
     out = {"psnr": float(psnr(fake, real).mean()), "ssim": float(ssim(fake, real).mean())}
