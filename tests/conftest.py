@@ -34,6 +34,30 @@ TINY: dict[str, Tiny] = {
     "lsgan": Tiny("ring8", _SMALL_MLP),
     "wgan": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2", "model.warmup_critic=3")),
     "wgan-gp": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2")),
+    "pix2pix": Tiny(
+        "photos-gray2color",
+        ("model.g_channels=4", "model.d_channels=4", "model.max_channels=16"),
+        resolution=16,
+        batch_size=2,
+    ),
+    "cyclegan": Tiny(
+        "digits-negative",
+        (
+            "model.g_channels=4",
+            "model.d_channels=4",
+            "model.blocks=1",
+            "model.pool_size=4",
+            "model.decay_start=1.0",  # a constant rate: resume tests lengthen the run
+        ),
+        resolution=16,
+        batch_size=2,
+    ),
+    "discogan": Tiny(
+        "digits-negative",
+        ("model.g_channels=4", "model.d_channels=4", "model.curriculum=3"),
+        resolution=16,
+        batch_size=8,
+    ),
     "infogan": Tiny(
         "digits",
         ("model.channels=8", "model.g_fc=32", "model.q_hidden=16", "model.z_dim=8"),
