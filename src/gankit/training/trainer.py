@@ -375,9 +375,14 @@ class Trainer:
         row: the fixed-z samples, or a translation model's preview of its fixed batch."""
         was_training = self.model.training
         self.model.eval()
+        # any randomness of sampling (pix2pix's test-time dropout) comes from its own seeded
+        # stream: progress pictures must not move the training RNG, or a run that saved a
+        # picture at a step would continue differently from one that did not
+        cuda = [self.device] if self.device.type == "cuda" else []
         try:
             ctx = self.ema.swapped_into(self.model) if self.ema else contextlib.nullcontext()
-            with ctx:
+            with ctx, torch.random.fork_rng(devices=cuda):
+                torch.manual_seed(self.config.train.seed)
                 if self.model.directions:
                     images, nrow = self.model.preview(self.fixed_batch)
                     return images.float().cpu(), nrow
