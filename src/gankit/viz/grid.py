@@ -29,6 +29,9 @@ def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.n
     Rows hold `nrow` images (default: a square grid); small images are enlarged so a digit of
     8×8 pixels is still visible.
     """
+    if images.dim() == 5:  # tuples of images (CoGAN's pairs [N, k, C, H, W]): side by side
+        nrow = (nrow or 8) * images.shape[1]
+        images = images.flatten(0, 1)
     if images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected images [N, 1 or 3, H, W], got {tuple(images.shape)}")
     n, c, h, w = images.shape
@@ -127,9 +130,6 @@ def save_samples(
     if suffix == ".npy":
         np.save(path, samples.detach().cpu().numpy())
         return path
-    if samples.dim() == 5:  # tuples of images (CoGAN's pairs [N, 2, C, H, W]): side by side
-        nrow = (nrow or 8) * samples.shape[1]
-        samples = samples.flatten(0, 1)
     if suffix == ".gif" and gif and info.kind == "image":
         return save_gif(samples, path)
     if suffix not in (".png", ".jpg", ".jpeg"):
