@@ -98,7 +98,11 @@ class VGG19Features(nn.Module):
     def __init__(self, layer: str = "5_4", *, scale: float = 1.0) -> None:
         super().__init__()
         self.layer, self.scale = vgg19_layer(layer), scale
-        self.features = vgg19_layers(layer)
+        # its weights are always loaded or drawn from their own generator afterwards: building
+        # the layers must not consume the global RNG (SRGAN builds this lazily, mid-training,
+        # where that would make a resumed run differ from a straight one)
+        with torch.random.fork_rng(devices=[]):
+            self.features = vgg19_layers(layer)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
