@@ -29,11 +29,15 @@ def held_out(ctx: EvalContext) -> Batch:
 
 
 def translated(ctx: EvalContext, x: Tensor, direction: str, batch_size: int = 64) -> Tensor:
+    """Translations of x in batches; any noise of the model (pix2pix's test-time dropout) is
+    drawn from the evaluation seed, so that scores are reproducible."""
     model = ctx.handle.model
-    parts = [
-        translate(model, x[i : i + batch_size], direction).float().cpu()
-        for i in range(0, len(x), batch_size)
-    ]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        parts = [
+            translate(model, x[i : i + batch_size], direction).float().cpu()
+            for i in range(0, len(x), batch_size)
+        ]
     return torch.cat(parts)
 
 
