@@ -226,7 +226,6 @@ class SRGAN(GANModel):
         # built on the first loss evaluation, not here: a trained run then loads for
         # inference without the VGG weights file (check_data reads it before training)
         self.content_net: VGG19Features | None = None
-        log.info("srgan content loss: %s", self.content_description)
 
     # ----------------------------------------------------------------- checks
     @classmethod
@@ -260,21 +259,12 @@ class SRGAN(GANModel):
             probe = VGG19Features(config.vgg_layer)  # fail now, not at the first G update
             with torch.no_grad():
                 probe.load_torchvision(read_state_dict(path), source=path)
+        # said when a run starts (the Trainer checks the data), not whenever a run is loaded
+        log.info("srgan content loss: %s", describe_content(config))
 
     @property
     def content_description(self) -> str:
-        cfg = self.config
-        content = resolve_content(cfg)
-        if content == "vgg":
-            layer = vgg19_layer(cfg.vgg_layer).replace("_", ",")
-            return f"VGG19 φ{layer} features from {cfg.vgg_weights}"
-        if content == "mse":
-            return "pixel MSE"
-        return (
-            "random-features, the offline substitute for the paper's VGG loss (pixel MSE + "
-            f"features φ{RANDOM_LAYER.replace('_', ',')} of a VGG19 with fixed random weights; "
-            "set model.vgg_weights=PATH to a local VGG19 state dict for the paper's VGG loss)"
-        )
+        return describe_content(self.config)
 
     # ----------------------------------------------------------------- the game
     def phases(self) -> list[Phase]:
@@ -360,3 +350,18 @@ def resolve_content(config: SRGANConfig) -> str:
             "downloads weights. Without one, use model.content=random-features or mse"
         )
     return config.content
+
+
+def describe_content(cfg: SRGANConfig) -> str:
+    """The content loss a config uses, in words (logged when training starts)."""
+    content = resolve_content(cfg)
+    if content == "vgg":
+        layer = vgg19_layer(cfg.vgg_layer).replace("_", ",")
+        return f"VGG19 φ{layer} features from {cfg.vgg_weights}"
+    if content == "mse":
+        return "pixel MSE"
+    return (
+        "random-features, the offline substitute for the paper's VGG loss (pixel MSE + "
+        f"features φ{RANDOM_LAYER.replace('_', ',')} of a VGG19 with fixed random weights; "
+        "set model.vgg_weights=PATH to a local VGG19 state dict for the paper's VGG loss)"
+    )
