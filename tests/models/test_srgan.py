@@ -213,10 +213,10 @@ def test_vgg_weights_load_through_the_config(tmp_path, caplog) -> None:
     info = sr_info()
     cfg = from_dict(SRGANConfig, {**TINY_SETS, "vgg_weights": str(path), "vgg_layer": "2_2"})
     assert resolve_content(cfg) == "vgg"  # auto picks VGG when weights are given
-    SRGAN.check_data(cfg, info)
-    with caplog.at_level(logging.INFO, logger="gankit"):
-        model = SRGAN(cfg, info)
+    with caplog.at_level(logging.INFO, logger="gankit"):  # said when training starts
+        SRGAN.check_data(cfg, info)
     assert "VGG19 φ2,2 features from" in caplog.text and str(path) in caplog.text
+    model = SRGAN(cfg, info)
     batch = hand_made_batch()
     out = model.loss("G", batch)
     net = model.content_net
