@@ -16,7 +16,37 @@ def _scaled(x: Tensor) -> Tensor:
     return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
 
 
-class PairedDataset(GANDataset):
+class TwoDomainDataset(GANDataset):
+    """Images of two domains `a` and `b` with optional labels `ya`, `yb` (see the subclasses)."""
+
+    kind = ""
+
+    def __init__(
+        self, a: Tensor, b: Tensor, info: DataInfo, ya: Tensor | None, yb: Tensor | None
+    ) -> None:
+        if info.kind != self.kind or (tuple(a.shape[1:]), tuple(b.shape[1:])) != (
+            info.shape,
+            info.shape_b,
+        ):
+            raise ValueError(f"info {info} does not describe {self.kind} {a.shape} / {b.shape}")
+        self.a, self.b, self.ya, self.yb, self.info = a, b, ya, yb, info
+
+    def _batch(self, ia: Tensor, ib: Tensor) -> Batch:
+        out = {"a": _scaled(self.a[ia]), "b": _scaled(self.b[ib])}
+        if self.ya is not None:
+            out["ya"] = self.ya[ia]
+        if self.yb is not None:
+            out["yb"] = self.yb[ib]
+        return out
+
+    def to(self, device: torch.device) -> TwoDomainDataset:
+        self.a, self.b = self.a.to(device), self.b.to(device)
+        self.ya = None if self.ya is None else self.ya.to(device)
+        self.yb = None if self.yb is None else self.yb.to(device)
+        return self
+
+
+class PairedDataset(TwoDomainDataset):
     """Aligned pairs: `b[i]` is the target of `a[i]` (pix2pix's A|B images, SR's LR/HR crops).
 
     Args:
@@ -25,6 +55,8 @@ class PairedDataset(GANDataset):
         info: kind "paired", with `shape` = a's and `shape_b` = b's sample shape.
         ya, yb: optional labels [N] of each side.
     """
+
+    kind = "paired"
 
     def __init__(
         self,
@@ -37,34 +69,17 @@ class PairedDataset(GANDataset):
     ) -> None:
         if len(a) != len(b):
             raise ValueError(f"paired sides differ in length: {len(a)} and {len(b)}")
-        if (
-            info.kind != "paired"
-            or tuple(a.shape[1:]) != info.shape
-            or tuple(b.shape[1:]) != (info.shape_b)
-        ):
-            raise ValueError(f"info {info} does not describe pairs {a.shape} / {b.shape}")
-        self.a, self.b, self.ya, self.yb, self.info = a, b, ya, yb, info
+        super().__init__(a, b, info, ya, yb)
 
     def __len__(self) -> int:
         return len(self.a)
 
     def batch(self, indices: Tensor) -> Batch:
         indices = indices.to(self.a.device)
-        out = {"a": _scaled(self.a[indices]), "b": _scaled(self.b[indices])}
-        if self.ya is not None:
-            out["ya"] = self.ya[indices]
-        if self.yb is not None:
-            out["yb"] = self.yb[indices]
-        return out
-
-    def to(self, device: torch.device) -> PairedDataset:
-        self.a, self.b = self.a.to(device), self.b.to(device)
-        self.ya = None if self.ya is None else self.ya.to(device)
-        self.yb = None if self.yb is None else self.yb.to(device)
-        return self
+        return self._batch(indices, indices)
 
 
-class UnpairedDataset(GANDataset):
+class UnpairedDataset(TwoDomainDataset):
     """Two domains with no correspondence (CycleGAN's trainA/trainB).
 
     Item i draws `a[i mod N_a]` and `b[perm[i] mod N_b]`, where `perm` is a fixed seeded
@@ -79,6 +94,8 @@ class UnpairedDataset(GANDataset):
         seed: seed of the pairing permutation.
     """
 
+    kind = "unpaired"
+
     def __init__(
         self,
         a: Tensor,
@@ -91,13 +108,7 @@ class UnpairedDataset(GANDataset):
     ) -> None:
         if not len(a) or not len(b):
             raise ValueError("both domains need images")
-        if (
-            info.kind != "unpaired"
-            or tuple(a.shape[1:]) != info.shape
-            or tuple(b.shape[1:]) != (info.shape_b)
-        ):
-            raise ValueError(f"info {info} does not describe domains {a.shape} / {b.shape}")
-        self.a, self.b, self.ya, self.yb, self.info = a, b, ya, yb, info
+        super().__init__(a, b, info, ya, yb)
         gen = torch.Generator().manual_seed(seed)
         self.perm = torch.randperm(max(len(a), len(b)), generator=gen)
 
@@ -107,15 +118,4 @@ class UnpairedDataset(GANDataset):
     def batch(self, indices: Tensor) -> Batch:
         ia = indices.to(self.a.device) % len(self.a)
         ib = self.perm.to(self.b.device)[indices.to(self.b.device)] % len(self.b)
-        out = {"a": _scaled(self.a[ia]), "b": _scaled(self.b[ib])}
-        if self.ya is not None:
-            out["ya"] = self.ya[ia]
-        if self.yb is not None:
-            out["yb"] = self.yb[ib]
-        return out
-
-    def to(self, device: torch.device) -> UnpairedDataset:
-        self.a, self.b = self.a.to(device), self.b.to(device)
-        self.ya = None if self.ya is None else self.ya.to(device)
-        self.yb = None if self.yb is None else self.yb.to(device)
-        return self
+        return self._batch(ia, ib)

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from gankit.data.base import resize_images
 from gankit.errors import GankitError
+from gankit.metrics.classifier import conv_block
 
 ClassifierName = Literal["characters", "digits", "domains"]
 TASKS = ("sans2serif", "regular2bold", "digits2glyphs")
@@ -65,19 +66,10 @@ class GlyphClassifier(nn.Module):
     def __init__(self, outputs: int, width: int = 16) -> None:
         super().__init__()
 
-        def block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [
-                nn.Conv2d(c_in, c_out, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-
         self.trunk = nn.Sequential(
-            *block(1, width),  # [N, w, 16, 16]
-            *block(width, 2 * width),  # [N, 2w, 8, 8]
-            *block(2 * width, 4 * width),  # [N, 4w, 4, 4]
+            *conv_block(1, width),  # [N, w, 16, 16]
+            *conv_block(width, 2 * width),  # [N, 2w, 8, 8]
+            *conv_block(2 * width, 4 * width),  # [N, 4w, 4, 4]
             nn.Flatten(),
             nn.Dropout(0.3),
             nn.Linear(4 * width * 16, self.feature_dim),
