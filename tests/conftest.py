@@ -34,6 +34,46 @@ TINY: dict[str, Tiny] = {
     "lsgan": Tiny("ring8", _SMALL_MLP),
     "wgan": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2", "model.warmup_critic=3")),
     "wgan-gp": Tiny("ring8", (*_SMALL_MLP, "model.n_critic=2")),
+    "pix2pix": Tiny(
+        "photos-gray2color",
+        ("model.g_channels=4", "model.d_channels=4", "model.max_channels=16"),
+        resolution=16,
+        batch_size=2,
+    ),
+    "cyclegan": Tiny(
+        "digits-negative",
+        (
+            "model.g_channels=4",
+            "model.d_channels=4",
+            "model.blocks=1",
+            "model.pool_size=4",
+            "model.decay_start=1.0",  # a constant rate: resume tests lengthen the run
+        ),
+        resolution=16,
+        batch_size=2,
+    ),
+    "discogan": Tiny(
+        "digits-negative",
+        ("model.g_channels=4", "model.d_channels=4", "model.curriculum=3"),
+        resolution=16,
+        batch_size=8,
+    ),
+    "cogan": Tiny(
+        "digits-negative",
+        (
+            "model.g_channels=8",
+            "model.d_channels=[8, 16]",
+            "model.d_hidden=32",
+            "model.z_dim=16",
+        ),
+        resolution=16,
+    ),
+    "srgan": Tiny(
+        "photos-sr4",
+        ("model.channels=8", "model.blocks=2", "model.d_channels=8", "model.d_dense=16"),
+        resolution=32,
+        batch_size=4,
+    ),
     "infogan": Tiny(
         "digits",
         ("model.channels=8", "model.g_fc=32", "model.q_hidden=16", "model.z_dim=8"),
@@ -65,6 +105,31 @@ VARIANTS: list[tuple[str, Tiny]] = [
     ("wgan-gp", Tiny("ring8", (*_SMALL_MLP, "model.conditional=true", "model.n_critic=1"))),
     ("dcgan", Tiny("digits", (*_SMALL_CONV, "model.pack=2"), resolution=16)),
     ("wgan-gp", Tiny("ring8", (*_SMALL_MLP, "model.pack=4", "model.n_critic=1"))),
+    # SRResNet: SRGAN's generator alone, trained on pixel MSE (the paper's middle row)
+    (
+        "srgan",
+        Tiny(
+            "photos-sr4",
+            (
+                "model.channels=8",
+                "model.blocks=2",
+                "model.content=mse",
+                "model.adversarial_weight=0",
+            ),
+            resolution=32,
+            batch_size=4,
+        ),
+    ),
+    # pix2pix on the other paired photo task (1-channel edges in, RGB out)
+    (
+        "pix2pix",
+        Tiny(
+            "photos-edges2photo",
+            ("model.g_channels=4", "model.d_channels=4", "model.max_channels=16"),
+            resolution=16,
+            batch_size=2,
+        ),
+    ),
 ]
 
 

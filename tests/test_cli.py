@@ -259,3 +259,76 @@ def test_latent_tool_errors(gan_run: Path, cgan_run: Path, tmp_path: Path, capsy
         ["interpolate", str(gan_run), "--steps", "1", "-o", out],
     ):
         assert "usage: gankit" in _error(capsys, argv)
+
+
+# ---------------------------------------------------------------- translate
+@pytest.fixture(scope="module")
+def cyclegan_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("cli") / "cyclegan-run"
+    sets = []
+    for s in ("g_channels=4", "d_channels=4", "blocks=1", "pool_size=2"):
+        sets += ["--set", f"model.{s}"]
+    args = ["train", "cyclegan", "--data", "digits-negative", "--steps", "2", "--out", str(run)]
+    assert main([*args, *sets, "--resolution", "16", "--batch-size", "2", "--no-progress"]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def srgan_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("cli") / "srgan-run"
+    sets = []
+    for s in ("channels=4", "blocks=1", "content=mse", "adversarial_weight=0"):
+        sets += ["--set", f"model.{s}"]
+    args = ["train", "srgan", "--data", "photos-sr4", "--steps", "1", "--out", str(run)]
+    assert main([*args, *sets, "--resolution", "32", "--batch-size", "2", "--no-progress"]) == 0
+    return run
+
+
+def _png(path: Path, size: tuple[int, int], mode: str = "L") -> Path:
+    rng = np.random.default_rng(0)
+    shape = (size[1], size[0]) if mode == "L" else (size[1], size[0], 3)
+    Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(path)
+    return path
+
+
+def test_translate_odd_sizes_both_ways(cyclegan_run: Path, tmp_path: Path) -> None:
+    odd = _png(tmp_path / "odd.png", (37, 23))
+    out = tmp_path / "out.png"
+    assert main(["translate", str(cyclegan_run), str(odd), "-o", str(out)]) == 0
+    assert Image.open(out).size == (37, 23)
+    back = tmp_path / "back"
+    other = _png(tmp_path / "rgb.png", (20, 50), "RGB")  # read as the domain's channels
+    args = ["translate", str(cyclegan_run), str(odd), str(other), "-o", str(back)]
+    assert main([*args, "--direction", "BtoA"]) == 0
+    assert Image.open(back / "odd.png").size == (37, 23)
+    assert Image.open(back / "rgb.png").size == (20, 50)
+
+
+def test_translate_super_resolution_tiled(srgan_run: Path, tmp_path: Path) -> None:
+    image = _png(tmp_path / "small.png", (90, 70), "RGB")
+    whole, tiled = tmp_path / "whole.png", tmp_path / "tiled.png"
+    assert main(["translate", str(srgan_run), str(image), "-o", str(whole)]) == 0
+    assert main(["translate", str(srgan_run), str(image), "-o", str(tiled), "--tile", "64"]) == 0
+    a, b = np.asarray(Image.open(whole)), np.asarray(Image.open(tiled))
+    assert a.shape == b.shape == (280, 360, 3)
+    # the margins cover this tiny network's receptive field: tiles meet without seams
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_translate_errors(
+    cyclegan_run: Path, srgan_run: Path, gan_run: Path, tmp_path: Path, capsys
+) -> None:
+    image = _png(tmp_path / "x.png", (16, 16))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    cases = [
+        (["translate", str(gan_run), str(image), "-o", "y.png"], "does not translate"),
+        (["translate", str(srgan_run), str(image), "-o", "y.png", "--direction", "BtoA"], "AtoB"),
+        (["translate", str(cyclegan_run), str(bad), "-o", "y.png"], "cannot read image"),
+        (["translate", str(cyclegan_run), "nope.png", "-o", "y.png"], "no such image"),
+        (["translate", str(cyclegan_run), str(image), str(image), "-o", "y.png"], "directory"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

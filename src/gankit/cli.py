@@ -118,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help=".png figure or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
 
+    p = sub.add_parser("translate", help="translate images with an image-to-image run")
+    p.add_argument("run", help="run directory or checkpoint (pix2pix, cyclegan, discogan, srgan)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, any size")
+    p.add_argument(
+        "-o", "--output", required=True, help="output image (one input) or directory (several)"
+    )
+    p.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="default AtoB")
+    p.add_argument(
+        "--tile", type=_int_at_least(64), help="translate large images in tiles of this size"
+    )
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
     p = sub.add_parser("eval", help="measure a trained run")
     p.add_argument("run", help="run directory or checkpoint")
     p.add_argument("--metrics", help="comma-separated metrics (default: all that apply)")
@@ -231,6 +243,34 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import gankit
+    from gankit.data.folder import IMAGE_SUFFIXES, read_image
+    from gankit.viz import save_image
+
+    out = Path(args.output).expanduser()
+    single = len(args.inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES
+    if not single and out.suffix.lower() in IMAGE_SUFFIXES:
+        raise GankitError(f"{len(args.inputs)} inputs need an output directory, not {out}")
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    handle.model.check_direction(args.direction)
+    info = handle.info
+    channels = (info.shape if args.direction == "AtoB" else info.shape_b)[0]
+    images = [read_image(path, channels) for path in args.inputs]  # all read before writing
+    targets = [out] if single else [out / f"{Path(p).stem}.png" for p in args.inputs]
+    if not single:
+        out.mkdir(parents=True, exist_ok=True)
+    elif not out.parent.is_dir():
+        raise GankitError(f"cannot write {out}: no such directory {out.parent}")
+    for image, target in zip(images, targets):
+        result = handle.translate(image, args.direction, tile=args.tile)
+        save_image(result[0], target)
+    log.info("wrote %d translated image(s) to %s", len(targets), out)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import gankit
     from gankit.metrics import evaluate
@@ -252,6 +292,7 @@ COMMANDS = {
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
     "arithmetic": cmd_arithmetic,
+    "translate": cmd_translate,
     "eval": cmd_eval,
 }
 

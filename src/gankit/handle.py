@@ -111,6 +111,11 @@ class Generator:
         (after the latents, from the same seed) unless `labels` gives them (one class for all,
         or [n]). `truncation` redraws Gaussian latent entries beyond ±truncation.
         """
+        if self.model.directions:
+            raise GankitError(
+                f"{self.config.model_name} translates images rather than sampling them: "
+                "use translate (gankit translate RUN INPUT... -o OUT)"
+            )
         if n < 1:
             raise GankitError(f"the number of samples must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
@@ -211,6 +216,39 @@ class Generator:
         values = model.code_values(code, steps)
         grid = torch.stack([model.set_code(base, code, v) for v in values], 1)  # [rows, cols, L]
         return self.generate(grid.flatten(0, 1)), len(values)
+
+    @torch.no_grad()
+    def translate(
+        self,
+        images: Tensor | list[Tensor],
+        direction: str = "AtoB",
+        *,
+        tile: int | None = None,
+        margin: int = 16,
+    ) -> Tensor | list[Tensor]:
+        """Translate images in [-1, 1] with an image-to-image model (pix2pix, cyclegan,
+        discogan, srgan), at their own size.
+
+        Args:
+            images: a batch [N, C, H, W], one image [C, H, W], or a list of images of different
+                sizes (each [C, H, W]); C is the source domain's channel count.
+            direction: "AtoB", or "BtoA" for the two-way models.
+            tile: translate inputs larger than tile×tile in overlapping tiles (bounded memory);
+                `margin` pixels of context on each side of a tile are translated but not kept.
+
+        Returns:
+            CPU float tensors in the form given: [N, C', H', W'], [C', H', W'] or a list.
+        """
+        from gankit.translate import translate
+
+        def one(x: Tensor) -> Tensor:
+            return translate(self.model, x, direction, tile=tile, margin=margin).float().cpu()
+
+        if isinstance(images, list):
+            return [one(x[None])[0] for x in images]
+        if images.dim() == 3:
+            return one(images[None])[0]
+        return one(images)
 
 
 def load(run: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> Generator:

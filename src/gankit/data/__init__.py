@@ -1,6 +1,6 @@
 """Built-in offline datasets and user data, resolved from spec strings."""
 
-from gankit.data import digits, folder, points  # noqa: F401  (registers the datasets)
+from gankit.data import digits, folder, glyphs, photos, points, userpairs  # noqa: F401  (registers)
 from gankit.data.base import (
     DATASETS,
     ArrayDataset,

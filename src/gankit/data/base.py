@@ -1,9 +1,11 @@
 """Dataset specs, the data each model is told about (`DataInfo`), and in-memory datasets.
 
 A dataset spec is a string: a built-in name (`digits`, `grid25`) or `name:ARG` for user data
-(`folder:~/faces`, `points:cloud.csv`). Every dataset yields batches `{"x": [B, ...], "y": [B]}`
-where images are float in [-1, 1] with shape [B, C, H, W], points are [B, D], and `y` (class labels)
-is present only for labelled sets.
+(`folder:~/faces`, `points:cloud.csv`). Datasets of one domain yield batches
+`{"x": [B, ...], "y": [B]}` where images are float in [-1, 1] with shape [B, C, H, W], points are
+[B, D], and `y` (class labels) is present only for labelled sets. Two-domain sets (image-to-image)
+yield `{"a": [B, C, H, W], "b": [B, C', H', W']}`: aligned pairs (`paired`: b is a's target, e.g.
+its high-resolution original) or independent draws from each domain (`unpaired`); see pairs.py.
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ class DataInfo:
     """
 
     name: str
-    kind: Literal["image", "points"]
-    shape: tuple[int, ...]  # one sample: (C, H, W) for images, (D,) for points
+    kind: Literal["image", "points", "paired", "unpaired"]
+    shape: tuple[int, ...]  # one sample: (C, H, W) for images (domain A's), (D,) for points
     num_classes: int = 0  # 0: unlabelled
     class_names: tuple[str, ...] = field(default=())
+    shape_b: tuple[int, ...] = ()  # two-domain sets: one sample of domain B (C, H, W)
+    domains: tuple[str, ...] = ()  # two-domain sets: the names of A and B ("sans", "serif")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,8 @@ class DataInfo:
             "shape": list(self.shape),
             "num_classes": self.num_classes,
             "class_names": list(self.class_names),
+            "shape_b": list(self.shape_b),
+            "domains": list(self.domains),
         }
 
     @classmethod
@@ -75,11 +81,21 @@ class DataInfo:
             shape=tuple(d["shape"]),
             num_classes=int(d.get("num_classes", 0)),
             class_names=tuple(d.get("class_names", ())),
+            shape_b=tuple(d.get("shape_b", ())),
+            domains=tuple(d.get("domains", ())),
         )
 
     @property
+    def two_domain(self) -> bool:
+        return self.kind in ("paired", "unpaired")
+
+    @property
     def resolution(self) -> int | None:
-        return self.shape[-1] if self.kind == "image" else None
+        """The image side the config's `data.resolution` means: domain B's for two-domain sets
+        (the target side: a super-resolution set's high-resolution crops)."""
+        if self.kind == "points":
+            return None
+        return self.shape_b[-1] if self.two_domain else self.shape[-1]
 
 
 class GANDataset(torch.utils.data.Dataset):

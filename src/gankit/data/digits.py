@@ -17,6 +17,7 @@ from gankit.data.base import (
     register_dataset,
     resize_images,
 )
+from gankit.data.pairs import UnpairedDataset
 
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
@@ -86,3 +87,28 @@ def stacked_digits(cfg: DataConfig, arg: str | None) -> StackedDigits:
     shape = (3, *base.shape[2:])
     info = DataInfo("stacked-digits", "image", shape, 1000)
     return StackedDigits(base, labels, triples, info)
+
+
+@register_dataset(
+    "digits-negative",
+    help="unpaired: digits (A) and negative digits (B) from disjoint halves, CoGAN's pair",
+)
+def digits_negative(cfg: DataConfig, arg: str | None) -> UnpairedDataset:
+    """CoGAN's digits ↔ negative digits task: the split's digits are halved (alternately, after
+    sorting by class so both halves hold every class), domain A keeps the first half as drawn
+    and domain B holds the second half with ink and paper swapped. No image appears in both
+    domains, so a model can only learn the correspondence from the shared layers."""
+    x, y = digit_images(cfg.split, cfg.resolution)
+    order = torch.argsort(y, stable=True)
+    first, second = order[0::2], order[1::2]
+    shape = tuple(x.shape[1:])
+    info = DataInfo(
+        "digits-negative",
+        "unpaired",
+        shape,
+        10,
+        DIGIT_CLASSES,
+        shape_b=shape,
+        domains=("digits", "negative"),
+    )
+    return UnpairedDataset(x[first], -x[second], info, ya=y[first], yb=y[second], seed=cfg.seed)

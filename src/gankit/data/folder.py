@@ -23,14 +23,9 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
-    """Read one image as uint8 [C, R, R]: shorter side resized to R, then centre-cropped.
-
-    Raises:
-        OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
-    """
-    with Image.open(path) as file:
-        img = file.convert("RGB" if channels == 3 else "L")
+def fit_image(img: Image.Image, resolution: int, channels: int) -> np.ndarray:
+    """An opened image as uint8 [C, R, R]: shorter side resized to R, then centre-cropped."""
+    img = img.convert("RGB" if channels == 3 else "L")
     w, h = img.size
     scale = resolution / min(w, h)
     size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
@@ -39,6 +34,37 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     img = img.crop((left, top, left + resolution, top + resolution))
     array = np.asarray(img, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
+    """Read one image file as uint8 [C, R, R] (see `fit_image`).
+
+    Raises:
+        OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
+    """
+    with Image.open(path) as file:
+        return fit_image(file, resolution, channels)
+
+
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def read_image(path: str | Path, channels: int) -> torch.Tensor:
+    """One image file at its own size as [1, C, H, W] floats in [-1, 1] (C = 1 grey or 3 RGB).
+
+    Raises:
+        GankitError: the file is missing or not a readable image (naming it).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise GankitError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as file:
+            array = np.asarray(file.convert("RGB" if channels == 3 else "L"), dtype=np.uint8)
+    except UNREADABLE as err:
+        raise GankitError(f"cannot read image {path}: {err}") from None
+    x = torch.from_numpy(array.copy()).float().div_(127.5).sub_(1.0)
+    return (x[None] if x.dim() == 2 else x.permute(2, 0, 1))[None]
 
 
 def _class_of(path: Path, root: Path) -> str | None:
@@ -64,7 +90,7 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
         try:
             images.append(load_image(path, resolution, cfg.channels))
             kept.append(path)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        except UNREADABLE:
             bad.append(path)
     if bad:
         log.warning(

@@ -22,6 +22,17 @@ from gankit.data.base import resize_images
 WEIGHTS = "digits_classifier.safetensors"
 
 
+def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
+    """Two 3×3 conv + ReLU layers and a 2× max-pool: the stage of the shipped classifiers."""
+    return [
+        nn.Conv2d(c_in, c_out, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(c_out, c_out, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    ]
+
+
 class DigitsClassifier(nn.Module):
     """Two conv blocks and a 64-d embedding: [N, 1, H, W] in [−1, 1] -> logits [N, 10].
 
@@ -34,18 +45,9 @@ class DigitsClassifier(nn.Module):
     def __init__(self, width: int = 32) -> None:
         super().__init__()
 
-        def block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [
-                nn.Conv2d(c_in, c_out, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-
         self.trunk = nn.Sequential(
-            *block(1, width),  # [N, w, 8, 8]
-            *block(width, 2 * width),  # [N, 2w, 4, 4]
+            *conv_block(1, width),  # [N, w, 8, 8]
+            *conv_block(width, 2 * width),  # [N, 2w, 4, 4]
             nn.Flatten(),
             nn.Dropout(0.3),
             nn.Linear(2 * width * 16, self.feature_dim),

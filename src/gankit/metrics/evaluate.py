@@ -33,6 +33,13 @@ MetricFn = Callable[["EvalContext"], dict[str, float]]
 Which = Literal["fake", "train", "test"]  # generated, real training split, real held-out split
 METRICS: Registry[MetricFn] = Registry("metric")
 DIGIT_SETS = ("digits", "stacked-digits")
+# unpaired built-in sets the translation scores know -> (style task, classes of their content)
+UNPAIRED_TASKS = {
+    "glyphs-sans2serif": ("sans2serif", "characters"),
+    "glyphs-regular2bold": ("regular2bold", "characters"),
+    "digits2glyphs": ("digits2glyphs", "digits"),
+}
+PAIR_SETS = ("digits-negative", "glyphs-regular2bold")  # where CoGAN's pair agreement is defined
 POINT_SAMPLES = 2500  # PacGAN scores 2,500 samples of the 2-D mixtures
 MAX_IMAGE_SAMPLES = 10_000
 
@@ -48,14 +55,14 @@ class EvalContext:
         self.handle, self.info, self.seed = handle, handle.info, seed
         self._cache: dict[tuple[str, str], Any] = {}
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
-        self.n = n or min(default, len(self._dataset("train")))
+        self.n = n or min(default, len(self.dataset("train")))
 
     def _cached(self, kind: str, which: Which, compute: Callable[[], Any]) -> Any:
         if (kind, which) not in self._cache:
             self._cache[kind, which] = compute()
         return self._cache[kind, which]
 
-    def _dataset(self, split: Literal["train", "test"]) -> Any:
+    def dataset(self, split: Literal["train", "test"]) -> Any:
         cfg = replace(self.handle.config.data, split=split)
         return self._cached("dataset", split, lambda: build_dataset(cfg))
 
@@ -66,7 +73,7 @@ class EvalContext:
     def _draw(self, which: Which) -> Tensor:
         if which == "fake":
             return self.handle.sample(self.n, seed=self.seed)
-        dataset = self._dataset(which)
+        dataset = self.dataset(which)
         gen = torch.Generator().manual_seed(self.seed)
         count = min(self.n, len(dataset))
         return dataset.batch(torch.randperm(len(dataset), generator=gen)[:count])["x"].cpu()
@@ -209,6 +216,12 @@ def purity(ctx: EvalContext) -> dict[str, float]:
 
 def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:
     """The metrics that `evaluate` computes by default for this data (and model)."""
+    if info.two_domain:
+        if model is not None and model.directions:
+            if info.kind == "paired":
+                return ["psnr_ssim"]
+            return ["translation"] if info.name in UNPAIRED_TASKS else []
+        return ["pairs"] if info.name in PAIR_SETS else []
     names = ["fid", "kid", "prdc"] if has_features(info) else []
     if info.name in DIGIT_SETS:
         names.append("is")

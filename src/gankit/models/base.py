@@ -58,6 +58,9 @@ class Phase:
         every: run only on steps divisible by this (lazy regularisation).
         after_step: called (without gradients) after each optimiser step of this phase, e.g.
             WGAN's weight clipping.
+        lr_scale: `f(step, total_steps)`, the learning rate's factor at (0-based) training step
+            `step` of a run of `total_steps`; a pure function, so that a resumed run follows the
+            same schedule (CycleGAN's constant then linearly decaying rate). None keeps `optim.lr`.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Phase:
     repeat: int | Callable[[int], int] = 1
     every: int = 1
     after_step: Callable[[], None] | None = None
+    lr_scale: Callable[[int, int], float] | None = None
 
     def runs_at(self, step: int) -> int:
         """How many updates this phase makes at (0-based) training step `step`."""
@@ -110,6 +114,9 @@ class GANModel(nn.Module):
     default_resolution: ClassVar[int | None] = None  # the paper's image resolution
     ema_targets: ClassVar[tuple[str, ...]] = ("G",)  # submodules that EMA tracks
     train_defaults: ClassVar[dict[str, Any]] = {}  # the paper's training settings (batch size)
+    # image-to-image models: the directions `translate` takes ("AtoB", and "BtoA" for the cycle
+    # models); empty for models that generate from a latent
+    directions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
@@ -137,6 +144,38 @@ class GANModel(nn.Module):
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """Samples from latents z [N, z_dim] (and labels y [N] for conditional models)."""
         raise NotImplementedError
+
+    def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
+        """Image-to-image models: the translation of images x [N, C, H, W] in [-1, 1] (domain A
+        for "AtoB", B for "BtoA"); the output is in the other domain's channels and scale."""
+        raise GankitError(f"model {self.name!r} does not translate images; it samples")
+
+    @property
+    def input_multiple(self) -> int:
+        """Translation models: input sides must be multiples of this (the total downsampling of
+        a U-Net or encoder); `gankit translate` pads other sizes by reflection and crops back."""
+        return 1
+
+    def check_direction(self, direction: str) -> None:
+        if not self.directions:
+            raise GankitError(f"model {self.name!r} does not translate images; it samples")
+        if direction not in self.directions:
+            raise GankitError(
+                f"model {self.name!r} translates {' or '.join(self.directions)}, not {direction!r}"
+            )
+
+    @torch.no_grad()
+    def preview(self, batch: Batch) -> tuple[Tensor, int]:
+        """Translation models: what the Trainer saves every `sample_every` steps for a fixed
+        batch, and how many images make a row. By default one row per example: its input and
+        translation in each direction (`a`, A→B(a), then `b`, B→A(b) for two-way models), shown
+        at the largest size with three channels when the sides differ. Cycle models override
+        this to add reconstructions."""
+        columns = []
+        for direction in self.directions:
+            source = batch["a"] if direction == "AtoB" else batch["b"]
+            columns += [source, self.translate(source, direction)]
+        return preview_rows(columns), len(columns)
 
     @property
     def device(self) -> torch.device:
@@ -222,6 +261,23 @@ class GANModel(nn.Module):
         if y is None:
             y = self.sample_labels(n, generator=generator)
         return self.generate(z, y)
+
+
+def preview_rows(columns: list[Tensor]) -> Tensor:
+    """Interleave image columns [N, C_i, H_i, W_i] into rows of one example each ([N·k, C, H, W]):
+    smaller images are upsampled (nearest) to the largest size and gray ones repeated to RGB
+    when the columns mix channel counts."""
+    size = max(c.shape[-1] for c in columns)
+    channels = max(c.shape[1] for c in columns)
+    shown = []
+    for c in columns:
+        c = c.float()
+        if c.shape[-1] != size:
+            c = F.interpolate(c, size=(size, size), mode="nearest")
+        if c.shape[1] != channels:
+            c = c.expand(-1, channels, -1, -1)
+        shown.append(c)
+    return torch.stack(shown, 1).flatten(0, 1)
 
 
 def sample_noise(

@@ -91,8 +91,13 @@ def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
 
 
 def average_buffers(module: nn.Module, info: DistInfo) -> None:
-    """Average floating-point buffers (batch-norm running statistics) across ranks."""
-    _average([b for b in module.buffers() if b.is_floating_point()], info)
+    """Average floating-point buffers (batch-norm running statistics) across ranks, except
+    those of submodules marked `rank_local = True` (a CycleGAN history pool: each process keeps
+    its own, as each would alone)."""
+    local = {
+        id(b) for m in module.modules() if getattr(m, "rank_local", False) for b in m.buffers()
+    }
+    _average([b for b in module.buffers() if b.is_floating_point() and id(b) not in local], info)
 
 
 def broadcast_module(module: nn.Module, info: DistInfo) -> None:

@@ -42,7 +42,11 @@ class LossTracker:
         return (bad[0][1], bad[0][0]) if bad else None
 
     def pop_means(self) -> dict[str, float]:
-        means = {k: float(v.item()) / max(self.counts[k], 1) for k, v in self.sums.items()}
+        # a phase that did not run in this window (lazy, or DiscoGAN's alternation) is left out
+        # rather than reported as 0
+        means = {
+            k: float(v.item()) / self.counts[k] for k, v in self.sums.items() if self.counts[k]
+        }
         for v in self.sums.values():
             v.zero_()
         self.counts = dict.fromkeys(self.counts, 0)

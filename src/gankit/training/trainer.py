@@ -125,7 +125,7 @@ class Trainer:
         self.model = model_cls(cfg.model, info).to(self.device)
         self.memory_format = (
             torch.channels_last
-            if t.channels_last and info.kind == "image" and self.device.type in ("cpu", "cuda")
+            if t.channels_last and info.kind != "points" and self.device.type in ("cpu", "cuda")
             else torch.contiguous_format
         )
         self.model.to(memory_format=self.memory_format)  # type: ignore[call-overload]
@@ -149,9 +149,13 @@ class Trainer:
         )
         if self.dist.enabled:  # each rank draws its own noise
             torch.manual_seed(t.seed * 1000 + self.dist.rank + 1)
-        gen = torch.Generator().manual_seed(t.seed)
-        self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
-        self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
+        if self.model.directions:  # translation: progress shown on the data's first examples
+            shown = torch.arange(min(t.samples, len(dataset)))
+            self.fixed_batch = {k: v.to(self.device) for k, v in dataset.batch(shown).items()}
+        else:
+            gen = torch.Generator().manual_seed(t.seed)
+            self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
+            self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
         self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
 
     def _fixed_labels(self, info: DataInfo, n: int) -> Tensor | None:
@@ -265,6 +269,9 @@ class Trainer:
         """One training step: every phase due at `step`, each `runs_at(step)` times; then EMA."""
         logs: dict[str, Tensor] = {}
         for index, phase in enumerate(self.phases):
+            if phase.lr_scale is not None:
+                for group in self.optimizers[index].param_groups:
+                    group["lr"] = phase.optim.lr * phase.lr_scale(step, self.config.train.steps)
             for _ in range(phase.runs_at(step)):
                 out = self.update(index)
                 logs.update({f"{phase.name}/{k}": v.detach() for k, v in out.items()})
@@ -279,9 +286,10 @@ class Trainer:
         owned = self._phase_params[index]
         for p in self.model.parameters():  # gradients only for what this phase updates
             p.requires_grad_(id(p) in owned)
-        batch: Batch = self.stream.next()
-        if batch["x"].dim() == 4:
-            batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
+        batch: Batch = {
+            k: v.contiguous(memory_format=self.memory_format) if v.dim() == 4 else v
+            for k, v in self.stream.next().items()
+        }
         with self._autocast():
             out = self.model.loss(phase.name, batch)
         opt.zero_grad(set_to_none=True)
@@ -362,25 +370,34 @@ class Trainer:
 
     # ----------------------------------------------------------------- samples
     @torch.no_grad()
-    def sample_fixed(self) -> Tensor:
-        """The fixed-z samples (EMA weights when kept), as a CPU tensor."""
+    def sample_fixed(self) -> tuple[Tensor, int | None]:
+        """The progress images (EMA weights when kept) as a CPU tensor, and their images per
+        row: the fixed-z samples, or a translation model's preview of its fixed batch."""
         was_training = self.model.training
         self.model.eval()
+        # any randomness of sampling (pix2pix's test-time dropout) comes from its own seeded
+        # stream: progress pictures must not move the training RNG, or a run that saved a
+        # picture at a step would continue differently from one that did not
+        cuda = [self.device] if self.device.type == "cuda" else []
         try:
             ctx = self.ema.swapped_into(self.model) if self.ema else contextlib.nullcontext()
-            with ctx:
-                return self.model.generate(self.fixed_z, self.fixed_y).float().cpu()
+            with ctx, torch.random.fork_rng(devices=cuda):
+                torch.manual_seed(self.config.train.seed)
+                if self.model.directions:
+                    images, nrow = self.model.preview(self.fixed_batch)
+                    return images.float().cpu(), nrow
+                return self.model.generate(self.fixed_z, self.fixed_y).float().cpu(), None
         finally:
             self.model.train(was_training)
 
     def _save_samples(self, logger: RunLogger | None) -> None:
         if not self.write or self.run_dir is None:
             return
-        samples = self.sample_fixed()
+        samples, nrow = self.sample_fixed()
         path = self.run_dir / "samples" / f"{checkpoint_name(self.step)}.png"
-        save_samples(samples, path, self.model.info, title=f"step {self.step}")
-        if logger is not None and self.model.info.kind == "image":
-            logger.image("samples", image_grid(samples), self.step)
+        save_samples(samples, path, self.model.info, title=f"step {self.step}", nrow=nrow)
+        if logger is not None and self.model.info.kind != "points":
+            logger.image("samples", image_grid(samples, nrow=nrow), self.step)
 
     # ----------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, logs: dict[str, float]) -> None:

@@ -29,6 +29,9 @@ def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.n
     Rows hold `nrow` images (default: a square grid); small images are enlarged so a digit of
     8×8 pixels is still visible.
     """
+    if images.dim() == 5:  # tuples of images (CoGAN's pairs [N, k, C, H, W]): side by side
+        nrow = (nrow or 8) * images.shape[1]
+        images = images.flatten(0, 1)
     if images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected images [N, 1 or 3, H, W], got {tuple(images.shape)}")
     n, c, h, w = images.shape
@@ -43,6 +46,17 @@ def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.n
         top, left = pad + r * (h + pad), pad + col * (w + pad)
         grid[top : top + h, left : left + w] = cells[i]
     return grid
+
+
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """Save one image [C, H, W] in [-1, 1] at its own size (PNG, JPEG, ... by suffix)."""
+    path = Path(path)
+    array = to_uint8(image[None])[0]
+    try:
+        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+    except (OSError, ValueError) as err:
+        raise GankitError(f"cannot write {path}: {err}") from None
+    return path
 
 
 def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
@@ -121,7 +135,7 @@ def save_samples(
     if suffix not in (".png", ".jpg", ".jpeg"):
         kinds = ".png, .jpg, .npy" + (" or .gif" if gif and info.kind == "image" else "")
         raise GankitError(f"unsupported output type {suffix or '(none)'}: use {kinds}")
-    if info.kind == "image":
+    if info.kind != "points":
         return save_grid(samples, path, nrow=nrow)
     mixture = MIXTURES.get(info.name)
     modes = mixture.means if mixture is not None else None

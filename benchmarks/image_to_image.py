@@ -1,0 +1,160 @@
+"""Image-to-image results: Pix2Pix, CycleGAN, DiscoGAN, CoGAN and SRGAN (with SRResNet), each on
+a built-in set, measured on held-out data.
+
+    python benchmarks/image_to_image.py          # writes benchmarks/results/image-to-image.md
+
+Every run trains with its preset (src/gankit/configs/MODEL-DATA.yaml) through `gankit train`, is
+scored by `gankit eval` on the held-out split, and leaves a picture of held-out inputs → outputs
+(→ reconstructions for the cycle models; pairs for CoGAN). Finished runs are kept in --work and
+reused, and an interrupted run resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from common import RESULTS, cached, command, evaluate, machine, threads, train_or_resume
+
+FIGURES = RESULTS / "image-to-image"
+
+
+@dataclass(frozen=True)
+class Job:
+    label: str
+    model: str
+    data: str
+    metrics: str
+    target: str  # the issue's target, as text
+    sets: tuple[str, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        data = self.data.replace(":", "-").replace(">", "2")
+        return f"{self.label.lower().replace(' ', '-')}-{data}"
+
+
+JOBS = [
+    Job("Pix2Pix", "pix2pix", "glyphs-pairs:sans>serif", "psnr_ssim", "SSIM ≥ 0.8"),
+    Job(
+        "CycleGAN",
+        "cyclegan",
+        "digits2glyphs",
+        "translation",
+        "content and domain accuracy ≥ 90% both ways",
+    ),
+    Job("DiscoGAN", "discogan", "digits2glyphs", "translation", "(no target; CycleGAN's)"),
+    Job("CoGAN", "cogan", "digits-negative", "pairs", "pair agreement ≥ 90%"),
+    Job(
+        "SRResNet",
+        "srgan",
+        "photos-sr4",
+        "psnr_ssim",
+        "the middle row",
+        ("model.content=mse", "model.adversarial_weight=0"),
+    ),
+    Job("SRGAN", "srgan", "photos-sr4", "psnr_ssim", "beats bicubic in PSNR or SSIM"),
+]
+
+
+@torch.no_grad()
+def picture(run_dir: Path, figure: Path, n: int = 8) -> None:
+    """Held-out inputs → outputs (the model's own progress layout), or CoGAN's pairs."""
+    import gankit
+    from gankit.data.base import build_dataset
+    from gankit.viz import save_samples
+
+    handle = gankit.load(run_dir)
+    model = handle.model
+    if not model.directions:
+        save_samples(handle.sample(2 * n, seed=0), figure, handle.info, nrow=4)
+        return
+    test = build_dataset(replace(handle.config.data, split="test"))
+    batch = test.batch(torch.arange(min(n, len(test))))
+    torch.manual_seed(0)  # pix2pix's test-time dropout
+    images, nrow = model.preview(batch)
+    save_samples(images, figure, handle.info, nrow=nrow)
+
+
+def one_run(work: Path, job: Job, seed: int, steps: int | None) -> tuple[list[str], dict]:
+    out = work / f"{job.tag}-{seed}"
+    args = ["train", job.model, "--data", job.data, "--seed", str(seed), "--out", str(out)]
+    if steps:
+        args += ["--steps", str(steps)]
+    for s in job.sets:
+        args += ["--set", s]
+
+    def compute() -> dict:
+        seconds = train_or_resume([*args, "--no-progress"], out)
+        scores = evaluate(out, job.metrics)
+        picture(out, FIGURES / f"{job.tag}-seed{seed}.png")
+        return {"seconds": seconds, "threads": threads(), **scores}
+
+    return args, cached(out, compute, resumable=True)
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def scores_text(job: Job, r: dict) -> str:
+    if job.metrics == "psnr_ssim":
+        text = f"PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.3f}"
+        if "psnr_bicubic" in r:
+            text += f" (bicubic: {r['psnr_bicubic']:.2f} dB, {r['ssim_bicubic']:.3f})"
+        return text
+    if job.metrics == "translation":
+        return "; ".join(
+            f"{d}: content {percent(r[f'content_{d}'])}, domain {percent(r[f'domain_{d}'])}"
+            for d in ("AtoB", "BtoA")
+        )
+    return f"pair agreement {percent(r['pair_agreement'])}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/runs/image-to-image"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", help="labels of the jobs to run (default: all)")
+    parser.add_argument("--steps", type=int, help="steps of every run (default: the presets')")
+    args = parser.parse_args()
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    jobs = [j for j in JOBS if not args.only or j.label in args.only]
+    lines = [
+        "# Image-to-image: Pix2Pix, CycleGAN, DiscoGAN, CoGAN, SRGAN",
+        "",
+        f"Machine: {machine()}. Made by `python benchmarks/image_to_image.py "
+        f"{' '.join(sys.argv[1:])}` in {{minutes}} min (finished runs are reused). Seed "
+        f"{args.seed}; every score is on the held-out split of the run's dataset.",
+        "",
+        "| model | data | steps | wall time | held-out scores | target |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    commands, pictures = [], []
+    for job in jobs:
+        cmd, r = one_run(args.work, job, args.seed, args.steps)
+        commands.append(cmd)
+        wall = f"{r['seconds'] / 60:.1f} min ({r['threads']} threads)"
+        row = f"| {job.label} | `{job.data}` | {r['step']} | {wall} | {scores_text(job, r)} |"
+        lines.append(f"{row} {job.target} |")
+        figure = f"image-to-image/{job.tag}-seed{args.seed}.png"
+        pictures.append(f"{job.label}:\n\n![{job.label}]({figure})\n")
+    lines += ["", "## Held-out inputs → outputs", "", *pictures, "## Commands", ""]
+    lines += [
+        "Each run is `gankit train ...`, then `gankit eval RUN --metrics M --json`:",
+        "",
+        *[f"    {command(c)}" for c in commands],
+        "",
+    ]
+    text = "\n".join(lines).replace("{minutes}", f"{(time.perf_counter() - start) / 60:.0f}")
+    (RESULTS / "image-to-image.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
