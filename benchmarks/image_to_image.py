@@ -5,8 +5,9 @@ a built-in set, measured on held-out data.
 
 Every run trains with its preset (src/gankit/configs/MODEL-DATA.yaml) through `gankit train`, is
 scored by `gankit eval` on the held-out split, and leaves a picture of held-out inputs → outputs
-(→ reconstructions for the cycle models; pairs for CoGAN). Finished runs are kept in --work and
-reused, and an interrupted run resumes from its last checkpoint.
+(→ reconstructions for the cycle models, → targets for the paired ones; pairs for CoGAN).
+Finished runs are kept in --work and reused, and an interrupted run resumes from its last
+checkpoint.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def picture(run_dir: Path, figure: Path, n: int = 8) -> None:
     """Held-out inputs → outputs (the model's own progress layout), or CoGAN's pairs."""
     import gankit
     from gankit.data.base import build_dataset
+    from gankit.models.base import preview_rows
     from gankit.viz import save_samples
 
     handle = gankit.load(run_dir)
@@ -77,6 +79,9 @@ def picture(run_dir: Path, figure: Path, n: int = 8) -> None:
     batch = test.batch(torch.arange(min(n, len(test))))
     torch.manual_seed(0)  # pix2pix's test-time dropout
     images, nrow = model.preview(batch)
+    if handle.info.kind == "paired":  # input, output, target
+        images = preview_rows([*images.unflatten(0, (-1, nrow)).unbind(1), batch["b"]])
+        nrow += 1
     save_samples(images, figure, handle.info, nrow=nrow)
 
 
@@ -91,10 +96,11 @@ def one_run(work: Path, job: Job, seed: int, steps: int | None) -> tuple[list[st
     def compute() -> dict:
         seconds = train_or_resume([*args, "--no-progress"], out)
         scores = evaluate(out, job.metrics)
-        picture(out, FIGURES / f"{job.tag}-seed{seed}.png")
         return {"seconds": seconds, "threads": threads(), **scores}
 
-    return args, cached(out, compute, resumable=True)
+    result = cached(out, compute, resumable=True)
+    picture(out, FIGURES / f"{job.tag}-seed{seed}.png")  # cheap: redrawn on every call
+    return args, result
 
 
 def percent(x: float) -> str:
