@@ -21,7 +21,7 @@ from gankit.metrics.classifier import classifier_card
 from gankit.metrics.evaluate import _joint_probs
 from gankit.training.trainer import Trainer
 
-from ..conftest import Tiny, tiny_config
+from ..conftest import TINY, Tiny, tiny_config
 
 
 @pytest.mark.parametrize("resolution", [8, 16, 32, 64])
@@ -122,3 +122,28 @@ def test_class_accuracy_and_code_purity_of_runs(tmp_path) -> None:
     assert 0.1 <= out["purity"] <= out["purity_majority"] <= 1.0
     with pytest.raises(GankitError, match="class-conditional"):
         evaluate(handle, ["class_acc"], n=100)
+
+
+@pytest.mark.parametrize(
+    ("name", "tiny", "keys"),
+    [
+        ("srgan", TINY["srgan"], {"psnr", "ssim", "psnr_bicubic", "ssim_bicubic"}),
+        ("cyclegan", TINY["cyclegan"], set()),  # digits-negative has no style classifier
+        ("cogan", TINY["cogan"], {"pair_agreement"}),
+    ],
+)
+def test_image_to_image_metrics_on_held_out_data(name: str, tiny: Tiny, keys, tmp_path) -> None:
+    Trainer(tiny_config(name, tiny, steps=1), run_dir=tmp_path / "run").fit()
+    handle = gankit.load(tmp_path / "run")
+    if name == "cyclegan":  # digits-negative has no style classifier: nothing applies
+        with pytest.raises(GankitError, match="no metric applies"):
+            evaluate(handle)
+        return
+    out = evaluate(handle, n=64)
+    assert keys <= set(out) and all(np.isfinite(out[k]) for k in keys)
+    if name == "srgan":  # the held-out split, every image of it when n allows
+        test = build_dataset(DataConfig("photos-sr4", resolution=32, split="test"))
+        assert out["n"] == min(64, len(test))
+        assert out["psnr_bicubic"] > out["psnr"]  # one step of training: far from bicubic
+    else:
+        assert 0 <= out["pair_agreement"] <= 1

@@ -55,7 +55,11 @@ class EvalContext:
         self.handle, self.info, self.seed = handle, handle.info, seed
         self._cache: dict[tuple[str, str], Any] = {}
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
-        self.n = n or min(default, len(self.dataset("train")))
+        if self.info.two_domain and handle.model.directions:
+            # image-to-image scores translate (at most) the whole held-out split
+            self.n = min(n or default, len(self.dataset("test")))
+        else:
+            self.n = n or min(default, len(self.dataset("train")))
 
     def _cached(self, kind: str, which: Which, compute: Callable[[], Any]) -> Any:
         if (kind, which) not in self._cache:
