@@ -137,6 +137,15 @@ class GANModel(nn.Module):
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 
+    def set_progress(self, images: int) -> None:
+        """Told by the Trainer how many training images the run has shown (steps × global
+        batch size) before every step, before progress pictures and before checkpoints.
+
+        Models whose architecture follows a schedule (ProGAN's growth and fade-in) set their
+        state from it here; it must be a pure function of `images`, so that a resumed run and a
+        loaded checkpoint land on the same state. Others ignore it.
+        """
+
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         """The losses of `phase` on `batch`: the scalar to minimise under "loss", others logged."""
         raise NotImplementedError

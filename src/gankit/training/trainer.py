@@ -268,6 +268,7 @@ class Trainer:
     def train_step(self, step: int) -> dict[str, Tensor]:
         """One training step: every phase due at `step`, each `runs_at(step)` times; then EMA."""
         logs: dict[str, Tensor] = {}
+        self.model.set_progress(step * self.config.train.batch_size)
         for index, phase in enumerate(self.phases):
             if phase.lr_scale is not None:
                 for group in self.optimizers[index].param_groups:
@@ -374,6 +375,7 @@ class Trainer:
         """The progress images (EMA weights when kept) as a CPU tensor, and their images per
         row: the fixed-z samples, or a translation model's preview of its fixed batch."""
         was_training = self.model.training
+        self.model.set_progress(self.step * self.config.train.batch_size)
         self.model.eval()
         # any randomness of sampling (pix2pix's test-time dropout) comes from its own seeded
         # stream: progress pictures must not move the training RNG, or a run that saved a
@@ -412,6 +414,7 @@ class Trainer:
         """Everything needed to continue bit-exactly (a collective call under torchrun)."""
         from gankit import __version__
 
+        self.model.set_progress(self.step * self.config.train.batch_size)
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         if self.ema is not None:
             tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
