@@ -248,6 +248,8 @@ def test_latent_tool_errors(gan_run: Path, cgan_run: Path, tmp_path: Path, capsy
         (["sample", str(cgan_run), "--truncation", "0.5", "-o", out], "needs a Gaussian latent"),
         (["interpolate", str(gan_run), "--seeds", "4", "-o", out], "at least two seeds"),
         (["arithmetic", str(gan_run), "--a", "1", "--b", "2", "--c", "3", "-o", out], "points"),
+        (["sample", str(gan_run), "--truncation", "0", "-o", out], "must be positive"),
+        (["mix", str(gan_run), "--rows", "1,2", "--cols", "3", "-o", out], "no per-layer styles"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

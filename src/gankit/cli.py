@@ -32,14 +32,17 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 _positive, _seed = _int_at_least(1), _int_at_least(0)
 
 
-def _positive_float(text: str) -> float:
+def _nonnegative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     return value
+
+
+TRUNCATION_HELP = "truncation: redraw Gaussian latents beyond ±T, or StyleGAN's ψ in w (0 to 1)"
 
 
 def _seed_list(text: str) -> list[int]:
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("-o", "--output", required=True, help=".png grid/plot or .npy raw samples")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
-    p.add_argument("--truncation", type=_positive_float, help="truncate Gaussian latents at ±T")
+    p.add_argument("--truncation", type=_nonnegative_float, metavar="T", help=TRUNCATION_HELP)
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: this class only")
     p.add_argument(
         "--per-class",
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_int_at_least(2), default=8, help="samples per leg (default 8)")
     p.add_argument("--slerp", action="store_true", help="spherical instead of linear")
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
-    p.add_argument("--truncation", type=_positive_float, help="truncate Gaussian latents at ±T")
+    p.add_argument("--truncation", type=_nonnegative_float, metavar="T", help=TRUNCATION_HELP)
     p.add_argument("-o", "--output", required=True, help=".png strip, .gif animation or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
 
@@ -116,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variations", type=_seed, default=8, help="noisy copies of the result")
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
     p.add_argument("-o", "--output", required=True, help=".png figure or .npy")
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
+    p = sub.add_parser("mix", help="stylegan: the style-mixing grid of row and column seeds")
+    p.add_argument("run", help="run directory or checkpoint")
+    p.add_argument("--rows", type=_seed_list, required=True, metavar="SEEDS", help="source B")
+    p.add_argument("--cols", type=_seed_list, required=True, metavar="SEEDS", help="source A")
+    p.add_argument(
+        "--crossover",
+        type=_positive,
+        help="style layers taken from the row seed (default: the coarse ones, 4²–8²)",
+    )
+    p.add_argument("--truncation", type=_nonnegative_float, metavar="PSI", help=TRUNCATION_HELP)
+    p.add_argument("-o", "--output", required=True, help=".png grid or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
 
     p = sub.add_parser("translate", help="translate images with an image-to-image run")
@@ -243,6 +259,19 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mix(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.viz import save_samples
+
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    images, nrow = handle.mix_styles(
+        args.rows, args.cols, crossover=args.crossover, truncation=args.truncation
+    )
+    path = save_samples(images, args.output, handle.info, nrow=nrow)
+    log.info("wrote the %d×%d style-mixing grid to %s", len(args.rows), len(args.cols), path)
+    return 0
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -292,6 +321,7 @@ COMMANDS = {
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
     "arithmetic": cmd_arithmetic,
+    "mix": cmd_mix,
     "translate": cmd_translate,
     "eval": cmd_eval,
 }

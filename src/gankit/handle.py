@@ -64,12 +64,19 @@ class Generator:
             raise GankitError(f"class labels must be in 0..{self.num_classes - 1}")
         return y
 
+    def _z_truncation(self, truncation: float | None) -> float | None:
+        """The truncation applied when drawing z (None for models that truncate in w)."""
+        return truncation if self.model.truncation_space == "z" else None
+
     def latents(self, seeds: int | list[int], *, truncation: float | None = None) -> Tensor:
-        """One latent per seed [len(seeds), latent_dim]: the latent `sample(1, seed=s)` uses."""
+        """One latent per seed [len(seeds), latent_dim]: the latent `sample(1, seed=s)` uses
+        (z-space truncation applies here; a w-space one is given to `generate`)."""
         seeds = [seeds] if isinstance(seeds, int) else seeds
         rows = [
             self.model.sample_latent(
-                1, generator=torch.Generator().manual_seed(s), truncation=truncation
+                1,
+                generator=torch.Generator().manual_seed(s),
+                truncation=self._z_truncation(truncation),
             )
             for s in seeds
         ]
@@ -77,10 +84,16 @@ class Generator:
 
     @torch.no_grad()
     def generate(
-        self, latents: Tensor, labels: Tensor | int | None = None, *, batch_size: int = 500
+        self,
+        latents: Tensor,
+        labels: Tensor | int | None = None,
+        *,
+        batch_size: int = 500,
+        truncation: float | None = None,
     ) -> Tensor:
         """Samples of given latents [N, latent_dim] (and labels, for a conditional model; drawn
-        uniformly at random if not given), as a CPU float tensor."""
+        uniformly at random if not given), as a CPU float tensor. `truncation` is ψ for models
+        that truncate in w (StyleGAN); for the others it is applied when drawing z."""
         if latents.dim() != 2 or latents.shape[1] != self.model.latent_dim:
             raise GankitError(
                 f"expected latents [N, {self.model.latent_dim}], got {tuple(latents.shape)}"
@@ -92,7 +105,12 @@ class Generator:
         out = []
         for start in range(0, len(z), batch_size):
             part = None if y is None else y[start : start + batch_size].to(z.device)
-            out.append(self.model.generate(z[start : start + batch_size], part).float().cpu())
+            chunk = z[start : start + batch_size]
+            if self.model.truncation_space == "w" and truncation is not None:
+                x = self.model.generate(chunk, part, truncation=truncation)  # type: ignore[call-arg]
+            else:
+                x = self.model.generate(chunk, part)
+            out.append(x.float().cpu())
         return torch.cat(out)
 
     @torch.no_grad()
@@ -109,7 +127,8 @@ class Generator:
 
         The same seed gives the same samples. A conditional model draws its labels uniformly
         (after the latents, from the same seed) unless `labels` gives them (one class for all,
-        or [n]). `truncation` redraws Gaussian latent entries beyond ±truncation.
+        or [n]). `truncation` redraws Gaussian latent entries beyond ±truncation, or, for a
+        model that truncates in w (StyleGAN), is ψ: w̄ + ψ(w − w̄).
         """
         if self.model.directions:
             raise GankitError(
@@ -119,11 +138,11 @@ class Generator:
         if n < 1:
             raise GankitError(f"the number of samples must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = self.model.sample_latent(n, generator=gen, truncation=truncation)
+        z = self.model.sample_latent(n, generator=gen, truncation=self._z_truncation(truncation))
         y = self._labels(labels, n)
         if y is None:
             y = self.model.sample_labels(n, generator=gen)
-        return self.generate(z, y, batch_size=batch_size)
+        return self.generate(z, y, batch_size=batch_size, truncation=truncation)
 
     def class_grid(
         self, per_class: int, *, seed: int = 0, truncation: float | None = None
@@ -157,11 +176,11 @@ class Generator:
         z = interpolate_path(self.latents(seeds, truncation=truncation), steps, spherical)
         if label is None and self.model.conditional:
             gen = torch.Generator().manual_seed(seeds[0])
-            self.model.sample_latent(1, generator=gen, truncation=truncation)
+            self.model.sample_latent(1, generator=gen, truncation=self._z_truncation(truncation))
             drawn = self.model.sample_labels(1, generator=gen)
             assert drawn is not None
             label = int(drawn.item())
-        return self.generate(z, label if label is None else int(label))
+        return self.generate(z, label if label is None else int(label), truncation=truncation)
 
     @torch.no_grad()
     def arithmetic(
@@ -216,6 +235,41 @@ class Generator:
         values = model.code_values(code, steps)
         grid = torch.stack([model.set_code(base, code, v) for v in values], 1)  # [rows, cols, L]
         return self.generate(grid.flatten(0, 1)), len(values)
+
+    @torch.no_grad()
+    def mix_styles(
+        self,
+        rows: list[int],
+        cols: list[int],
+        *,
+        crossover: int | None = None,
+        truncation: float | None = None,
+    ) -> tuple[Tensor, int]:
+        """The style-mixing figure of the StyleGAN paper: a grid whose first row shows the
+        column seeds' own samples (source A), whose first column shows the row seeds' (source
+        B), and whose cell (i, j) takes the coarse styles (layers before `crossover`; default
+        the paper's 4²–8²) from row seed i and the rest from column seed j. A seed mixed with
+        itself is its own sample. Returns (images, nrow)."""
+        model = self.model
+        mix = getattr(model, "mix", None)
+        if mix is None:
+            raise GankitError(
+                f"{self.config.model_name} has no per-layer styles to mix (stylegan has)"
+            )
+        if not rows or not cols:
+            raise GankitError("style mixing needs at least one row seed and one column seed")
+        z_rows, z_cols = self.latents(rows), self.latents(cols)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)  # the same noise inputs in every cell
+            grid = mix(z_rows, z_cols, crossover=crossover, truncation=truncation).float().cpu()
+            torch.manual_seed(0)
+            own_rows = self.generate(z_rows, truncation=truncation)
+            torch.manual_seed(0)
+            own_cols = self.generate(z_cols, truncation=truncation)
+        blank = torch.ones(1, *self.info.shape)  # the empty top-left corner
+        lines = [torch.cat([blank, own_cols])]
+        lines += [torch.cat([own_rows[i : i + 1], grid[i]]) for i in range(len(rows))]
+        return torch.cat(lines), len(cols) + 1
 
     @torch.no_grad()
     def translate(

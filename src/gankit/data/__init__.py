@@ -1,6 +1,14 @@
 """Built-in offline datasets and user data, resolved from spec strings."""
 
-from gankit.data import digits, folder, glyphs, photos, points, userpairs  # noqa: F401  (registers)
+from gankit.data import (  # noqa: F401  (registers)
+    digits,
+    faces,
+    folder,
+    glyphs,
+    photos,
+    points,
+    userpairs,
+)
 from gankit.data.base import (
     DATASETS,
     ArrayDataset,

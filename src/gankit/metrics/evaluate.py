@@ -218,6 +218,26 @@ def purity(ctx: EvalContext) -> dict[str, float]:
     return code_purity(values.numpy(), classes)
 
 
+@METRICS.register("ppl", help="perceptual path length in classifier features (w for stylegan)")
+def path_length(ctx: EvalContext) -> dict[str, float]:
+    from gankit.metrics.ppl import perceptual_path_length
+
+    ctx._require_classifier()
+    model = ctx.handle.model
+    space = "w" if hasattr(model, "style_latents") else "z"
+
+    def features(x: Tensor) -> Tensor:
+        return digit_outputs(x)[0]
+
+    n = min(ctx.n, 2000)
+    out = {}
+    for sampling in ("full", "end"):
+        out[f"ppl_{sampling}"] = perceptual_path_length(
+            ctx.handle, features, n=n, space=space, sampling=sampling, seed=ctx.seed
+        )
+    return out
+
+
 def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:
     """The metrics that `evaluate` computes by default for this data (and model)."""
     if info.two_domain:

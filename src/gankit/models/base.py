@@ -117,6 +117,10 @@ class GANModel(nn.Module):
     # image-to-image models: the directions `translate` takes ("AtoB", and "BtoA" for the cycle
     # models); empty for models that generate from a latent
     directions: ClassVar[tuple[str, ...]] = ()
+    # where sampling's truncation acts: "z" redraws latent entries beyond ±t (Brock et al.);
+    # "w" pulls the intermediate latent toward its average by ψ (StyleGAN), inside `generate`,
+    # which then takes a `truncation` keyword
+    truncation_space: ClassVar[Literal["z", "w"]] = "z"
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
