@@ -334,3 +334,20 @@ def test_translate_errors(
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+# ---------------------------------------------------------------- scaling-up tools
+def test_grow_schedule_prints_the_phases(gan_run: Path, capsys) -> None:
+    argv = ["grow-schedule", "--resolution", "16", "--batch-size", "4", "--steps", "20"]
+    assert main([*argv, "--set", "model.phase_images=10"]) == 0
+    lines = capsys.readouterr().out.splitlines()[2:]
+    # 4×4 for images 0-9 (steps 0-2), fades and stable phases of 10 images each
+    assert [line.split()[:3] for line in lines] == [
+        ["4×4", "stable", "0–2"],
+        ["8×8", "fade", "3–4"],
+        ["8×8", "stable", "5–7"],
+        ["16×16", "fade", "8–9"],
+        ["16×16", "stable", "10–19"],
+    ]
+    assert main(["grow-schedule", str(gan_run)]) == 2
+    assert "growth is progan's" in capsys.readouterr().err

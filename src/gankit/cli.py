@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from gankit.errors import GankitError, TrainingDiverged
 
@@ -133,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truncation", type=_nonnegative_float, metavar="PSI", help=TRUNCATION_HELP)
     p.add_argument("-o", "--output", required=True, help=".png grid or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
+    p = sub.add_parser("grow-schedule", help="progan: the phases of growth of a run or a config")
+    p.add_argument("run", nargs="?", help="a progan run (default: the config the flags give)")
+    p.add_argument("--data", default="digits", help="dataset spec, for its preset (default digits)")
+    p.add_argument("--steps", type=_positive, help="training steps")
+    p.add_argument("--batch-size", type=_positive, help="global batch size")
+    p.add_argument("--resolution", type=_positive, help="final image side")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
 
     p = sub.add_parser("translate", help="translate images with an image-to-image run")
     p.add_argument("run", help="run directory or checkpoint (pix2pix, cyclegan, discogan, srgan)")
@@ -272,8 +281,47 @@ def cmd_mix(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grow_schedule(args: argparse.Namespace) -> int:
+    from gankit.config import load_yaml
+    from gankit.models.progan import ProGAN, ProGANConfig, grow_schedule
+    from gankit.training.config import RunConfig, resolve_run_config
+
+    if args.run:
+        config = RunConfig.from_dict(load_yaml(_run_config_file(args.run)))
+        if config.model_name != "progan":
+            raise GankitError(f"{args.run} is a {config.model_name} run; growth is progan's")
+    else:
+        flags = {"train": {"steps": args.steps, "batch_size": args.batch_size}}
+        flags["data"] = {"resolution": args.resolution}
+        flags = {k: {n: v for n, v in d.items() if v is not None} for k, d in flags.items()}
+        config = resolve_run_config("progan", args.data, flags=flags, sets=args.sets)
+    assert isinstance(config.model, ProGANConfig)
+    t = config.train
+    resolution = config.data.resolution or ProGAN.default_resolution
+    assert resolution is not None
+    phases = grow_schedule(config.model, resolution, t.batch_size, t.steps)
+    print(
+        f"progan to {resolution}×{resolution}: {t.steps} steps of {t.batch_size} images, "
+        f"{config.model.phase_images} images per phase"
+    )
+    print(f"{'resolution':>10}  {'phase':<6} {'steps':>15}  {'images':>21}")
+    for ph in phases:
+        steps = f"{ph.first_step}–{ph.last_step}"
+        images = f"{ph.first_image}–{ph.last_image}"
+        side = f"{ph.resolution}×{ph.resolution}"
+        print(f"{side:>10}  {ph.kind:<6} {steps:>15}  {images:>21}")
+    return 0
+
+
+def _run_config_file(run: str) -> Path:
+    path = Path(run).expanduser()
+    for candidate in (path / "config.yaml", path.parent.parent / "config.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise GankitError(f"{run} is not a gankit run directory (no config.yaml)")
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     import gankit
     from gankit.data.folder import IMAGE_SUFFIXES, read_image
@@ -322,6 +370,7 @@ COMMANDS = {
     "interpolate": cmd_interpolate,
     "arithmetic": cmd_arithmetic,
     "mix": cmd_mix,
+    "grow-schedule": cmd_grow_schedule,
     "translate": cmd_translate,
     "eval": cmd_eval,
 }
