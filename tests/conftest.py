@@ -27,6 +27,14 @@ class Tiny:
 _SMALL_MLP = ("model.g_hidden=[32, 32]", "model.d_hidden=[32, 32]", "model.z_dim=4")
 _SMALL_CONV = ("model.g_channels=8", "model.d_channels=8")
 
+_SMALL_STYLE = (
+    "model.z_dim=8",
+    "model.w_dim=8",
+    "model.mapping_layers=2",
+    "model.channel_base=64",
+    "model.channel_max=16",
+)
+
 TINY: dict[str, Tiny] = {
     "gan": Tiny("ring8", _SMALL_MLP),
     "cgan": Tiny("digits", ("model.g_hidden=[32]", "model.d_hidden=[32]"), resolution=8),
@@ -79,6 +87,38 @@ TINY: dict[str, Tiny] = {
         ("model.channels=8", "model.g_fc=32", "model.q_hidden=16", "model.z_dim=8"),
         resolution=8,
     ),
+    # 32 images per phase (2 steps of 16): 4-step runs show 4×4, the fade-in to 8×8 (α 0, 0.5)
+    # and 8×8 stable; the resume test (3 + 3 steps) resumes mid-fade
+    "progan": Tiny(
+        "digits",
+        ("model.z_dim=16", "model.fmap_base=64", "model.fmap_max=16", "model.phase_images=32"),
+        resolution=8,
+    ),
+    # no self-attention here: its γ starts at 0, so its convolutions get exactly zero gradient
+    # on a first update, which the one-update test forbids; test_sagan_biggan.py trains,
+    # saves and resumes both models with attention on
+    "sagan": Tiny(
+        "digits",
+        (
+            "model.g_channels=4",
+            "model.d_channels=4",
+            "model.z_dim=16",
+            "model.attention_resolution=0",
+        ),
+        resolution=16,
+    ),
+    "biggan": Tiny(
+        "digits",
+        (
+            "model.g_channels=4",
+            "model.d_channels=4",
+            "model.z_dim=15",
+            "model.shared_dim=8",
+            "model.attention_resolution=0",
+        ),
+        resolution=16,
+    ),
+    "stylegan": Tiny("digits", _SMALL_STYLE, resolution=16),
 }
 
 # More variants the parametrised model tests run: the image paths of models that also run on
@@ -130,6 +170,8 @@ VARIANTS: list[tuple[str, Tiny]] = [
             batch_size=2,
         ),
     ),
+    # StyleGAN2: modulated convolutions, skip G, residual D, path-length phase
+    ("stylegan", Tiny("digits", (*_SMALL_STYLE, "model.version=2"), resolution=16)),
 ]
 
 

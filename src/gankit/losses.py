@@ -6,7 +6,7 @@ take those of fake samples. All return a scalar to minimise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,12 @@ def gradient_penalty(
     return ((norm - target) ** 2).mean()
 
 
+def drift_penalty(real: Tensor) -> Tensor:
+    """Karras et al. 2018 (ProGAN): E[D(x)²] on real samples; a small weight of it (0.001) keeps
+    a Wasserstein critic's values from drifting far from zero."""
+    return real.pow(2).mean()
+
+
 def least_squares_d(real: Tensor, fake: Tensor, *, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Mao et al. 2017: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²]."""
     return 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
@@ -82,3 +88,48 @@ def least_squares_d(real: Tensor, fake: Tensor, *, a: float = 0.0, b: float = 1.
 def least_squares_g(fake: Tensor, *, c: float = 1.0) -> Tensor:
     """Mao et al. 2017: ½E[(D(G(z)) − c)²]."""
     return 0.5 * ((fake - c) ** 2).mean()
+
+
+def hinge_d(real: Tensor, fake: Tensor) -> Tensor:
+    """The hinge loss (Lim & Ye 2017; Miyato et al. 2018; SAGAN, BigGAN):
+    E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def hinge_g(fake: Tensor) -> Tensor:
+    """The generator's side of the hinge game: −E[D(G(z))]."""
+    return -fake.mean()
+
+
+def orthogonal_reg(weights: Iterable[Tensor]) -> Tensor:
+    """BigGAN's orthogonal regularisation (Brock et al. 2019, eq. 3), summed over `weights`:
+    ‖WᵀW ⊙ (1 − I)‖²_F with each weight seen as a matrix whose columns are its output units
+    ([out, in·k·k] transposed), so only the filters' pairwise inner products are pushed to 0,
+    not their norms. (The authors' code adds half this gradient; the paper's β is 1e-4.)"""
+    total = torch.zeros(())
+    for w in weights:
+        m = w.flatten(1)  # [out, fan_in]
+        gram = m @ m.T  # [out, out]
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        total = total.to(off) + off.pow(2).sum()
+    return total
+
+
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
+    """Mescheder et al. 2018 (StyleGAN's R1): E‖∇ₓD(x)‖² on real samples, unweighted (the
+    caller multiplies by γ/2). Evaluated in full precision, as `gradient_penalty`."""
+    real = real.detach().float().requires_grad_(True)
+    with torch.autocast(real.device.type, enabled=False):
+        out = critic(real)
+    (grad,) = torch.autograd.grad(out.sum(), real, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()
+
+
+def path_lengths(images: Tensor, ws: Tensor) -> Tensor:
+    """StyleGAN2's path lengths ‖J_wᵀ y‖₂ per sample [N], for images [N, C, H, W] generated
+    from styles ws [N, L, D] (in the graph) and y ~ N(0, I)/√(HW) (so the length does not
+    depend on the resolution); the squared norms are averaged over the L styles, as the
+    official code does."""
+    noise = torch.randn_like(images) / (images.shape[2] * images.shape[3]) ** 0.5
+    (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)  # [N, L, D]
+    return grad.square().sum(2).mean(1).sqrt()

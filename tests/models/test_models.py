@@ -71,7 +71,10 @@ def test_one_update_of_every_phase(name: str, tiny: Tiny) -> None:
         # everything with a gradient moves (a WGAN critic's last bias has none: the loss is
         # invariant to shifting the critic by a constant)
         moved = {k for k in mine if params[k].grad is not None and params[k].grad.any()}
-        assert len(moved) >= len(mine) - 1
+        # a growing model (ProGAN) leaves the layers of its other resolutions unused: no gradient
+        grows = type(trainer.model).set_progress is not gankit.GANModel.set_progress
+        used = {k for k in mine if params[k].grad is not None} if grows else mine
+        assert len(moved) >= len(used) - 1
         assert changed == moved, f"phase {phase.name} left {sorted(moved - changed)} unchanged"
 
 
@@ -351,6 +354,89 @@ LEARNS = {
         800,  # at 400 steps the outcome still swings with the CPU's rounding (ratio 1.6 to 7)
         _digits_fd,
         3.0,
+    ),
+    # grown 4×4 → 16×16 in 300 steps (60 per phase; 16×16 stable for the last 60) with the paper's
+    # batch of 16 and learning rate; a narrow critic needs 3 updates per step to stay ahead
+    # (ratio 2.2 to 2.7 over seeds 0-2)
+    "progan": (
+        Tiny(
+            "digits",
+            (
+                "model.z_dim=32",
+                "model.fmap_base=128",
+                "model.fmap_max=32",
+                "model.phase_images=960",
+                "model.n_critic=3",
+            ),
+            resolution=16,
+            batch_size=16,
+        ),
+        300,
+        _digits_fd,
+        1.75,
+    ),
+    # a narrow G (32 channels at 4×4) and a D wide enough for attention at 8×8; the papers'
+    # TTUR rates (1e-4 / 4e-4, half for BigGAN) need thousands of steps: faster ones here.
+    # Over seeds 0-2 the distance fell 5.0-5.8× (SAGAN) and 3.0-4.1× (BigGAN) in 200 steps
+    "sagan": (
+        Tiny(
+            "digits",
+            (
+                "model.g_channels=2",
+                "model.d_channels=8",
+                "model.attention_resolution=8",
+                "model.z_dim=32",
+                "model.g_opt.lr=4e-4",
+                "model.d_opt.lr=1e-3",
+            ),
+            resolution=16,
+            batch_size=32,
+        ),
+        200,
+        _digits_fd,
+        3.0,
+    ),
+    "biggan": (
+        Tiny(
+            "digits",
+            (
+                "model.g_channels=2",
+                "model.d_channels=8",
+                "model.attention_resolution=8",
+                "model.z_dim=32",
+                "model.shared_dim=16",
+                "model.g_opt.lr=4e-4",
+                "model.d_opt.lr=1e-3",
+            ),
+            resolution=16,
+            batch_size=32,
+        ),
+        200,
+        _digits_fd,
+        2.0,
+    ),
+    # the style-based G starts with digit-like blobs (distance 550–920 at init) and first drifts
+    # away from the digits; narrow layers and a 5e-3 learning rate get it back within 1,000
+    # steps (seeds 0 and 1: ×1.9; seed 2, whose init scores 545, is not there yet: not robust)
+    "stylegan": (
+        Tiny(
+            "digits",
+            (
+                "model.z_dim=16",
+                "model.w_dim=16",
+                "model.mapping_layers=2",
+                "model.channel_base=64",
+                "model.channel_max=8",
+                "model.r1_gamma=0.1",
+                "model.g_opt.lr=5e-3",
+                "model.d_opt.lr=5e-3",
+            ),
+            resolution=16,
+            batch_size=32,
+        ),
+        1000,
+        _digits_fd,
+        1.5,
     ),
 }
 

@@ -194,3 +194,21 @@ def test_resume_from_an_older_checkpoint_sets_newer_ones_aside(tmp_path) -> None
     (aside,) = checkpoints.glob("superseded-*")
     assert [s for s, _ in list_checkpoints(aside)] == [4, 6]  # kept, not lost
     _assert_same_state(first, _final_state(tmp_path / "run"))  # the same branch again
+
+
+def test_a_phase_can_step_another_phases_optimiser(tmp_path) -> None:
+    """StyleGAN's lazy R1 steps D's own Adam: one optimiser object, one saved state."""
+    from ..conftest import TINY
+
+    trainer = Trainer(tiny_config("stylegan", TINY["stylegan"], steps=2), write=False)
+    names = [p.name for p in trainer.phases]
+    d, r1 = names.index("D"), names.index("R1")
+    assert trainer.optimizers[r1] is trainer.optimizers[d]
+    before = trainer.optimizers[d].state_dict()["state"]
+    steps_before = {k: float(v["step"]) for k, v in before.items()}
+    trainer.update(r1)
+    after = trainer.optimizers[d].state_dict()["state"]
+    assert any(float(after[k]["step"]) == steps_before.get(k, 0.0) + 1 for k in after)
+    tensors, meta = trainer._state()
+    assert "R1" not in meta["optim"] and "D" in meta["optim"]
+    assert not any(k.startswith("optim.R1.") for k in tensors)

@@ -224,7 +224,7 @@ def path_length(ctx: EvalContext) -> dict[str, float]:
 
     ctx._require_classifier()
     model = ctx.handle.model
-    space = "w" if hasattr(model, "style_latents") else "z"
+    space: Literal["z", "w"] = "w" if hasattr(model, "style_latents") else "z"
 
     def features(x: Tensor) -> Tensor:
         return digit_outputs(x)[0]

@@ -1,6 +1,7 @@
 """Models, one module per paper; importing this package registers them all."""
 
 from gankit.models import (  # noqa: F401  (registers the models)
+    biggan,
     cogan,
     cyclegan,
     dcgan,
@@ -8,7 +9,10 @@ from gankit.models import (  # noqa: F401  (registers the models)
     infogan,
     lsgan,
     pix2pix,
+    progan,
+    sagan,
     srgan,
+    stylegan,
     wgan,
 )
 from gankit.models.base import MODELS, GANModel, ModelConfig, OptimConfig, Phase, register_model

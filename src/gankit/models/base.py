@@ -61,6 +61,11 @@ class Phase:
         lr_scale: `f(step, total_steps)`, the learning rate's factor at (0-based) training step
             `step` of a run of `total_steps`; a pure function, so that a resumed run follows the
             same schedule (CycleGAN's constant then linearly decaying rate). None keeps `optim.lr`.
+        shares: the name of an earlier phase whose optimiser (and its moment estimates) this
+            phase steps instead of its own; its params must be among that phase's. StyleGAN's
+            lazy regularisers step D's and G's own Adam: with an optimiser of their own, Adam's
+            normalisation would make each lazy step about lr in size whatever the penalty's
+            weight.
     """
 
     name: str
@@ -70,6 +75,7 @@ class Phase:
     every: int = 1
     after_step: Callable[[], None] | None = None
     lr_scale: Callable[[int, int], float] | None = None
+    shares: str | None = None
 
     def runs_at(self, step: int) -> int:
         """How many updates this phase makes at (0-based) training step `step`."""

@@ -131,7 +131,7 @@ class Trainer:
         self.model.to(memory_format=self.memory_format)  # type: ignore[call-overload]
         dist.broadcast_module(self.model, self.dist)
         self.phases = self.model.phases()
-        self.optimizers = [make_optimizer(p.params, p.optim) for p in self.phases]
+        self.optimizers = self._make_optimizers()
         self.scalers = [
             torch.amp.GradScaler("cuda", enabled=t.precision == "fp16") for _ in self.phases
         ]
@@ -157,6 +157,23 @@ class Trainer:
             self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
             self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
         self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
+
+    def _make_optimizers(self) -> list[torch.optim.Optimizer]:
+        """One optimiser per phase, except phases that step an earlier phase's (`shares`)."""
+        owned: dict[str, torch.optim.Optimizer] = {}
+        out = []
+        for phase in self.phases:
+            if phase.shares is None:
+                opt = owned[phase.name] = make_optimizer(phase.params, phase.optim)
+            else:
+                if phase.shares not in owned:
+                    raise ValueError(f"phase {phase.name} shares unknown phase {phase.shares}")
+                opt = owned[phase.shares]
+                known = {id(p) for group in opt.param_groups for p in group["params"]}
+                if not all(id(p) in known for p in phase.params):
+                    raise ValueError(f"phase {phase.name} updates params {phase.shares} does not")
+            out.append(opt)
+        return out
 
     def _fixed_labels(self, info: DataInfo, n: int) -> Tensor | None:
         if not info.num_classes:
@@ -420,6 +437,8 @@ class Trainer:
             tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
         optim_meta = {}
         for phase, opt in zip(self.phases, self.optimizers):
+            if phase.shares is not None:  # saved with the phase that owns it
+                continue
             t, m = split_optimizer_state(opt)
             tensors.update({f"optim.{phase.name}.{k}": v for k, v in t.items()})
             optim_meta[phase.name] = m
@@ -449,6 +468,8 @@ class Trainer:
             else:
                 self.ema = EMA(self.model, self.ema.targets, self.ema.decay, self.ema.start)
         for phase, opt in zip(self.phases, self.optimizers):
+            if phase.shares is not None:
+                continue
             part = subdict(tensors, f"optim.{phase.name}")
             opt.load_state_dict(join_optimizer_state(part, meta["optim"][phase.name]))
         for scaler, state in zip(self.scalers, meta.get("scalers", [])):
