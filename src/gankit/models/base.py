@@ -275,10 +275,14 @@ class GANModel(nn.Module):
         generator: torch.Generator | None = None,
         truncation: float | None = None,
     ) -> Tensor:
-        """n samples; a conditional model draws labels uniformly unless `y` gives them."""
-        z = self.sample_latent(n, generator=generator, truncation=truncation)
+        """n samples; a conditional model draws labels uniformly unless `y` gives them.
+        `truncation` cuts z (see `sample_latent`), or is ψ for a model that truncates in w."""
+        in_w = self.truncation_space == "w" and truncation is not None
+        z = self.sample_latent(n, generator=generator, truncation=None if in_w else truncation)
         if y is None:
             y = self.sample_labels(n, generator=generator)
+        if in_w:
+            return self.generate(z, y, truncation=truncation)  # type: ignore[call-arg]
         return self.generate(z, y)
 
 

@@ -444,18 +444,6 @@ class StyleGAN(GANModel):
         none)."""
         return self.synthesize(self.style_latents(z, truncation=truncation), noise=noise)
 
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        y: Tensor | None = None,
-        generator: torch.Generator | None = None,
-        truncation: float | None = None,
-    ) -> Tensor:
-        """n samples; `truncation` is ψ in w space (the latents themselves are not cut)."""
-        return self.generate(self.sample_latent(n, generator=generator), truncation=truncation)
-
     def mix(
         self,
         rows_z: Tensor,
