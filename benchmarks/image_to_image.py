@@ -85,8 +85,11 @@ def picture(run_dir: Path, figure: Path, n: int = 8) -> None:
     batch = test.batch(torch.arange(min(n, len(test))))
     torch.manual_seed(0)  # pix2pix's test-time dropout
     images, nrow = model.preview(batch)
-    if handle.info.kind == "paired":  # input, output, target
-        images = preview_rows([*images.unflatten(0, (-1, nrow)).unbind(1), batch["b"]])
+    columns = list(images.unflatten(0, (-1, nrow)).unbind(1))
+    target = batch["b"].float()
+    shows_target = columns[-1].shape == target.shape and torch.equal(columns[-1], target)
+    if handle.info.kind == "paired" and not shows_target:  # input, output, target
+        images = preview_rows([*columns, target])
         nrow += 1
     save_samples(images, figure, handle.info, nrow=nrow)
 
