@@ -194,3 +194,18 @@ def test_resume_from_an_older_checkpoint_sets_newer_ones_aside(tmp_path) -> None
     (aside,) = checkpoints.glob("superseded-*")
     assert [s for s, _ in list_checkpoints(aside)] == [4, 6]  # kept, not lost
     _assert_same_state(first, _final_state(tmp_path / "run"))  # the same branch again
+
+
+def test_training_clock_continues_across_a_resume(tmp_path) -> None:
+    """Checkpoints record the training seconds so far, so a resumed run's logged time (and a
+    benchmark's wall time) continues instead of restarting from the last process's start."""
+    opts = {"checkpoint_every": 2, "keep_checkpoints": 0}
+    Trainer(tiny_config("gan", steps=4, **opts), run_dir=tmp_path / "run").fit()
+    saved = [
+        json.loads(p.read_text())["elapsed"]
+        for p in sorted((tmp_path / "run/checkpoints").glob("step-*.json"))
+    ]
+    assert saved[0] == 0.0 and 0 < saved[1] < saved[2]
+    gankit.train(resume=tmp_path / "run", steps=8)
+    times = [json.loads(line)["time"] for line in (tmp_path / "run/metrics.jsonl").open()]
+    assert times == sorted(times) and times[4] > saved[2]
