@@ -212,3 +212,18 @@ def test_a_phase_can_step_another_phases_optimiser(tmp_path) -> None:
     tensors, meta = trainer._state()
     assert "R1" not in meta["optim"] and "D" in meta["optim"]
     assert not any(k.startswith("optim.R1.") for k in tensors)
+
+
+def test_training_clock_continues_across_a_resume(tmp_path) -> None:
+    """Checkpoints record the training seconds so far, so a resumed run's logged time (and a
+    benchmark's wall time) continues instead of restarting from the last process's start."""
+    opts = {"checkpoint_every": 2, "keep_checkpoints": 0}
+    Trainer(tiny_config("gan", steps=4, **opts), run_dir=tmp_path / "run").fit()
+    saved = [
+        json.loads(p.read_text())["elapsed"]
+        for p in sorted((tmp_path / "run/checkpoints").glob("step-*.json"))
+    ]
+    assert saved[0] == 0.0 and 0 < saved[1] < saved[2]
+    gankit.train(resume=tmp_path / "run", steps=8)
+    times = [json.loads(line)["time"] for line in (tmp_path / "run/metrics.jsonl").open()]
+    assert times == sorted(times) and times[4] > saved[2]

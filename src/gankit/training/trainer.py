@@ -93,7 +93,8 @@ class Trainer:
         self._check_precision()
         dist.init_process_group(self.dist, self.device)
         self.step = 0
-        self.elapsed = 0.0  # training seconds before this process (from the checkpoint)
+        self.elapsed = 0.0  # training seconds of finished `fit` calls (and of the checkpoint)
+        self._fit_start: float | None = None  # when the running `fit` call started
         self._build()
         if checkpoint is not None:
             self._restore(*checkpoint)
@@ -242,7 +243,7 @@ class Trainer:
         if self.step == 0 and self.run_dir is not None:
             self._save_samples(logger)
             self._save_checkpoint(last_logs)  # a good state to return to, whatever happens
-        start = mark = self._fit_start = time.perf_counter()
+        mark = self._fit_start = time.perf_counter()
         mark_step = self.step
         try:
             with self._graceful_stop():
@@ -271,12 +272,17 @@ class Trainer:
                     self._save_checkpoint(last_logs)
         finally:
             bar.close()
-            self.elapsed += time.perf_counter() - start
+            self.elapsed, self._fit_start = self.seconds_trained(), None
             if logger is not None:
                 logger.close()
         return TrainResult(
             self.run_dir, self.step, self.model, self.ema, last_logs, self.step < t.steps
         )
+
+    def seconds_trained(self) -> float:
+        """Training seconds of the whole run so far, resumed parts included."""
+        running = time.perf_counter() - self._fit_start if self._fit_start is not None else 0.0
+        return self.elapsed + running
 
     def _due(self, every: int) -> bool:
         """True at multiples of `every` (never when 0) and at the last step."""
@@ -374,7 +380,7 @@ class Trainer:
         t = self.config.train
         timing = {
             "epoch": self.stream.epoch,
-            "time": round(self.elapsed + time.perf_counter() - self._fit_start, 3),
+            "time": round(self.seconds_trained(), 3),
             "sec_per_step": seconds / max(steps, 1),
             "samples_per_sec": steps * t.batch_size / max(seconds, 1e-9),
         }
@@ -456,7 +462,7 @@ class Trainer:
             "rng": [p for p, _ in ranks],
             "stream": self.stream.state_dict(),
             "world_size": self.dist.world_size,
-            "elapsed": self.elapsed,
+            "elapsed": self.seconds_trained(),  # so that a resumed run's clock continues
         }
         return tensors, meta
 
