@@ -215,7 +215,7 @@ def score_row(job: Job, args: list[str], r: dict) -> str:
     wall = f"{r['seconds'] / 60:.1f} min ({r['threads']} thr.)"
     return (
         f"| {job.label} | {r['step']} | {wall} | {r['fid']:.1f} ({r['fid_real']:.1f}) "
-        f"| {1000 * r['kid']:.1f} | {r['is']:.2f} ({r['is_real']:.2f}) "
+        f"| {r['kid']:.0f} ({r['kid_real']:.0f}) | {r['is']:.2f} ({r['is_real']:.2f}) "
         f"| {r['precision']:.2f} / {r['recall']:.2f} | {r['density']:.2f} / {r['coverage']:.2f} "
         f"| {r['ppl_full']:.0f} / {r['ppl_end']:.0f} |"
     )
@@ -250,12 +250,13 @@ def main() -> None:
         "## Small runs here: digits at 32×32",
         "",
         "Each model's digits preset (its comment says how it departs from the paper); metrics",
-        "on the held-out digits with the shipped classifier's features. FID (real floor), KID ×",
-        "1000, IS (real), precision/recall, density/coverage, and perceptual path length in the",
-        "classifier's features (full / end sampling; in w for StyleGAN, in z for the others —",
-        "comparable within a model, not across spaces).",
+        "on the held-out digits with the shipped classifier's features. FID (real floor), KID",
+        "(real floor; unbiased, so it can be negative), IS (real), precision/recall,",
+        "density/coverage, and perceptual path length in the classifier's features (full /",
+        "end sampling; in w for StyleGAN, in z for the others: comparable within a model, not",
+        "across spaces).",
         "",
-        "| model | steps | wall time | FID ↓ (floor) | KID ×10³ ↓ | IS ↑ (real) | P / R | D / C "
+        "| model | steps | wall time | FID ↓ (floor) | KID ↓ (floor) | IS ↑ (real) | P / R | D / C "
         "| PPL full / end |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
         *[score_row(job, a, r) for job, a, r in done],
