@@ -14,7 +14,13 @@ from torch import Tensor, nn
 
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
-from gankit.models.base import GANModel, ModelConfig, OptimConfig, Phase
+from gankit.models.base import (
+    GANModel,
+    ModelConfig,
+    OptimConfig,
+    Phase,
+    critic_then_generator,
+)
 from gankit.nn import (
     MLP,
     ConcatDiscriminator,
@@ -197,10 +203,7 @@ class AdversarialModel(GANModel):
 
     def phases(self) -> list[Phase]:
         cfg = self.config
-        return [
-            Phase("D", list(self.D.parameters()), cfg.d_opt, repeat=cfg.n_critic),
-            Phase("G", list(self.G.parameters()), cfg.g_opt),
-        ]
+        return critic_then_generator(self.D, self.G, cfg.d_opt, cfg.g_opt, cfg.n_critic)
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         real = batch["x"]

@@ -286,6 +286,16 @@ class GANModel(nn.Module):
         return self.generate(z, y)
 
 
+def critic_then_generator(
+    D: nn.Module, G: nn.Module, d_opt: OptimConfig, g_opt: OptimConfig, n_critic: int = 1
+) -> list[Phase]:
+    """The two phases of a G/D pair: "D", `n_critic` updates per step, then "G"."""
+    return [
+        Phase("D", list(D.parameters()), d_opt, repeat=n_critic),
+        Phase("G", list(G.parameters()), g_opt),
+    ]
+
+
 def preview_rows(columns: list[Tensor]) -> Tensor:
     """Interleave image columns [N, C_i, H_i, W_i] into rows of one example each ([N·k, C, H, W]):
     smaller images are upsampled (nearest) to the largest size and gray ones repeated to RGB

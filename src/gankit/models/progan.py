@@ -25,7 +25,14 @@ from torch import Tensor, nn
 from gankit import losses
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
-from gankit.models.base import GANModel, ModelConfig, OptimConfig, Phase, register_model
+from gankit.models.base import (
+    GANModel,
+    ModelConfig,
+    OptimConfig,
+    Phase,
+    critic_then_generator,
+    register_model,
+)
 from gankit.nn.conv import check_resolution
 from gankit.nn.equalized import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
 
@@ -371,10 +378,7 @@ class ProGAN(GANModel):
     # ------------------------------------------------------------------ training
     def phases(self) -> list[Phase]:
         cfg = self.config
-        return [
-            Phase("D", list(self.D.parameters()), cfg.d_opt, repeat=cfg.n_critic),
-            Phase("G", list(self.G.parameters()), cfg.g_opt),
-        ]
+        return critic_then_generator(self.D, self.G, cfg.d_opt, cfg.g_opt, cfg.n_critic)
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         level, alpha = self.state
