@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -143,6 +144,44 @@ def test_ema_follows_the_generator() -> None:
         expected = 0.9 * before[k] + 0.1 * live.detach()
         torch.testing.assert_close(avg, expected, rtol=1e-6, atol=1e-7)
         assert not torch.equal(avg, live)
+
+
+def test_averaged_generator_gets_standing_batch_norm_statistics() -> None:
+    """DCGAN's G has batch norm: before sampling, the EMA copy's running statistics become the
+    plain average of its own batch statistics over 16 seeded draws (not the live G's), without
+    moving the training RNG."""
+    trainer = Trainer(tiny_config("dcgan", ema=True, ema_decay=0.5), write=False)
+    for step in range(3):
+        trainer.train_step(step)
+    avg, size = trainer.ema.modules["G"], trainer.config.train.batch_size
+    norms = [m for m in avg.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.1 for m in norms)
+    copied = norms[0].running_mean.clone()  # copied from the live G by the update
+
+    # the expected statistics: the averaged G's batch moments on the same draws
+    seen: list[list[torch.Tensor]] = [[] for _ in norms]
+    probe = copy.deepcopy(avg).train()  # batch statistics, as while estimating
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, k=k: seen[k].append(i[0].detach()))
+        for k, m in enumerate(m for m in probe.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    ]
+    stream = torch.Generator().manual_seed(trainer.config.train.seed + trainer.step)
+    with torch.no_grad():
+        for _ in range(16):
+            probe(trainer.model.sample_latent(size, generator=stream))
+    for h in hooks:
+        h.remove()
+
+    rng = torch.get_rng_state()
+    trainer.sample_fixed()
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert not torch.equal(norms[0].running_mean, copied)
+    for m, xs in zip(norms, seen):
+        mean = torch.stack([x.mean((0, 2, 3)) for x in xs]).mean(0)
+        var = torch.stack([x.transpose(0, 1).flatten(1).var(1) for x in xs]).mean(0)
+        torch.testing.assert_close(m.running_mean, mean, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(m.running_var, var, rtol=1e-4, atol=1e-5)
+        assert (m.momentum, m.training) == (0.1, False)
 
 
 def test_ema_default_comes_from_the_model() -> None:

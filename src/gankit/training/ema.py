@@ -1,13 +1,17 @@
-"""Exponential moving average of generator weights (Karras et al. 2018; Yazıcı et al. 2019)."""
+"""Exponential moving average of generator weights (Karras et al. 2018; Yazıcı et al. 2019),
+and the standing batch-norm statistics that an averaged generator with batch norm needs."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+STANDING_BATCHES = 16  # forward passes that estimate standing statistics (BigGAN-PyTorch's 16)
 
 
 class EMA:
@@ -16,6 +20,11 @@ class EMA:
     After each step, every averaged parameter moves toward the live one:
     ema ← decay·ema + (1 − decay)·live; buffers (batch-norm statistics) are copied. Before
     `start` steps the copies simply track the live weights.
+
+    The copied statistics describe the live weights' activations, not the averaged weights':
+    an averaged generator with batch norm (BigGAN) samples badly with them. Before its weights
+    are sampled or saved, `refresh_statistics` re-estimates them for the averaged weights, as
+    BigGAN's "standing statistics" do.
     """
 
     def __init__(self, model: nn.Module, targets: tuple[str, ...], decay: float, start: int = 0):
@@ -36,6 +45,43 @@ class EMA:
             torch._foreach_lerp_(avg_params, live_params, weight)
             for a, b in zip(avg.buffers(), live.buffers()):
                 a.copy_(b)
+
+    @property
+    def batch_norms(self) -> list[_BatchNorm]:
+        """The averaged modules' batch-norm layers that keep running statistics."""
+        return [
+            m
+            for avg in self.modules.values()
+            for m in avg.modules()
+            if isinstance(m, _BatchNorm) and m.track_running_stats
+        ]
+
+    @torch.no_grad()
+    def refresh_statistics(
+        self, model: nn.Module, sample: Callable[[torch.Generator], object], seed: int
+    ) -> None:
+        """Replace the averaged modules' batch-norm statistics by their plain average over
+        `STANDING_BATCHES` calls of `sample` (which runs `model`'s generator on a batch drawn
+        from the given generator) with the averaged weights in place. The draws come from their
+        own stream seeded with `seed`, so training randomness is untouched; a no-op without
+        batch norm."""
+        norms = self.batch_norms
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        stream = torch.Generator(norms[0].running_mean.device).manual_seed(seed)
+        try:
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None  # a cumulative average over the batches
+                m.train()
+            with self.swapped_into(model):
+                for _ in range(STANDING_BATCHES):
+                    sample(stream)
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+                m.eval()
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {

@@ -140,6 +140,7 @@ class Trainer:
         self.ema = (
             EMA(self.model, model_cls.ema_targets, t.ema_decay, t.ema_start) if use_ema else None
         )
+        self._stats_step = -1  # the step whose EMA batch-norm statistics are estimated
         self.stream = BatchStream(
             dataset.to(self.device),
             t.batch_size // self.dist.world_size,
@@ -399,6 +400,7 @@ class Trainer:
         row: the fixed-z samples, or a translation model's preview of its fixed batch."""
         was_training = self.model.training
         self.model.set_progress(self.step * self.config.train.batch_size)
+        self._refresh_ema_statistics()
         self.model.eval()
         # any randomness of sampling (pix2pix's test-time dropout) comes from its own seeded
         # stream: progress pictures must not move the training RNG, or a run that saved a
@@ -424,6 +426,20 @@ class Trainer:
         if logger is not None and self.model.info.kind != "points":
             logger.image("samples", image_grid(samples, nrow=nrow), self.step)
 
+    def _refresh_ema_statistics(self) -> None:
+        """Standing batch-norm statistics for the averaged generator (see `EMA`), once per step
+        at which it is sampled or saved; seeded by the step, so a resumed run matches."""
+        if self.ema is None or self.model.directions or self._stats_step == self.step:
+            return
+        size, model = self.config.train.batch_size, self.model
+
+        def draw(stream: torch.Generator) -> None:
+            z = model.sample_latent(size, generator=stream)
+            model.generate(z, model.sample_labels(size, generator=stream))
+
+        self.ema.refresh_statistics(model, draw, seed=self.config.train.seed + self.step)
+        self._stats_step = self.step
+
     # ----------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, logs: dict[str, float]) -> None:
         tensors, meta = self._state()
@@ -438,6 +454,7 @@ class Trainer:
         from gankit import __version__
 
         self.model.set_progress(self.step * self.config.train.batch_size)
+        self._refresh_ema_statistics()
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         if self.ema is not None:
             tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
@@ -468,6 +485,7 @@ class Trainer:
 
     def _restore(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
         self.model.load_state_dict(subdict(tensors, "model"))
+        self._stats_step = -1
         if self.ema is not None:
             if meta.get("ema"):
                 self.ema.load_state_dict(subdict(tensors, "ema"))
