@@ -310,6 +310,16 @@ def test_overrides_reach_the_config() -> None:
     assert cfg.train.steps == 123
 
 
+def test_a_partial_nested_override_keeps_the_models_own_defaults() -> None:
+    """`g_opt.lr` alone changes only the rate: WGAN stays on RMSprop and WGAN-GP keeps its
+    β = (0, 0.9), not OptimConfig's generic Adam defaults."""
+    wgan = resolve_run_config("wgan", "digits", sets=["model.g_opt.lr=1e-4"]).model
+    assert (wgan.g_opt.name, wgan.g_opt.lr) == ("rmsprop", 1e-4)
+    assert wgan.d_opt.lr == 5e-5  # untouched
+    gp = resolve_run_config("wgan-gp", "digits", sets=["model.d_opt.lr=3e-4"]).model
+    assert (gp.d_opt.name, gp.d_opt.lr, gp.d_opt.betas) == ("adam", 3e-4, (0.0, 0.9))
+
+
 def test_run_config_round_trips() -> None:
     cfg = _custom()
     assert RunConfig.from_dict(cfg.to_dict()) == cfg

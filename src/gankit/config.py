@@ -38,8 +38,27 @@ def from_dict(cls: type[T], values: Mapping[str, Any] | None, *, where: str = ""
         names = ", ".join(f"{where}{k}" for k in unknown)
         valid = ", ".join(sorted(fields))
         raise GankitError(f"unknown config key {names} (valid keys here: {valid})")
+    for name, value in values.items():
+        default = _default(fields[name])
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(default):
+            # a partial mapping changes the field's own default (WGAN's RMSprop keeps its name
+            # when only `g_opt.lr` is given), not the nested class's generic one
+            values[name] = {**_init_values(default), **value}
     kwargs = {name: _coerce(hints[name], value, f"{where}{name}") for name, value in values.items()}
     return cls(**kwargs)
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def _init_values(obj: Any) -> dict[str, Any]:
+    """A dataclass instance's constructor arguments, one level deep."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
