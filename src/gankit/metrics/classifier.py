@@ -33,7 +33,35 @@ def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     ]
 
 
-class DigitsClassifier(nn.Module):
+class GrayClassifier(nn.Module):
+    """A shipped classifier of grayscale images: `trunk` maps images resized to `resolution`
+    to `feature_dim` features, `head` maps them to logits. Subclasses build the two."""
+
+    resolution: int
+    feature_dim: int
+    trunk: nn.Module
+    head: nn.Module
+
+    def prepare(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 1:
+            raise ValueError(f"expected grayscale images [N, 1, H, W], got {tuple(x.shape)}")
+        return resize_images(x.float(), self.resolution)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(self.prepare(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+def weights_card(filename: str) -> dict[str, object]:
+    """The training record stored in the metadata of shipped weights `filename`."""
+    path = resources.files("gankit.metrics") / "weights" / filename
+    with resources.as_file(path) as p, safe_open(str(p), "pt") as f:
+        return json.loads((f.metadata() or {}).get("card", "{}"))
+
+
+class DigitsClassifier(GrayClassifier):
     """Two conv blocks and a 64-d embedding: [N, 1, H, W] in [−1, 1] -> logits [N, 10].
 
     `features` returns the 64-d penultimate activations used for FID, KID and PRDC.
@@ -55,17 +83,6 @@ class DigitsClassifier(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(self.feature_dim, 10))
 
-    def prepare(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.shape[1] != 1:
-            raise ValueError(f"expected grayscale images [N, 1, H, W], got {tuple(x.shape)}")
-        return resize_images(x.float(), self.resolution)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(self.prepare(x))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
-
 
 @functools.lru_cache(maxsize=1)
 def load_digits_classifier() -> DigitsClassifier:
@@ -79,9 +96,7 @@ def load_digits_classifier() -> DigitsClassifier:
 
 def classifier_card() -> dict[str, object]:
     """The training record stored with the shipped weights (accuracy, data, command)."""
-    path = resources.files("gankit.metrics") / "weights" / WEIGHTS
-    with resources.as_file(path) as p, safe_open(str(p), "pt") as f:
-        return json.loads((f.metadata() or {}).get("card", "{}"))
+    return weights_card(WEIGHTS)
 
 
 @torch.no_grad()

@@ -27,18 +27,16 @@ first, so models trained at any resolution are judged alike.
 from __future__ import annotations
 
 import functools
-import json
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Literal
 
 import torch
-from safetensors.torch import load_file, safe_open
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from gankit.data.base import resize_images
 from gankit.errors import GankitError
-from gankit.metrics.classifier import conv_block
+from gankit.metrics.classifier import GrayClassifier, conv_block, weights_card
 
 ClassifierName = Literal["characters", "digits", "domains"]
 TASKS = ("sans2serif", "regular2bold", "digits2glyphs")
@@ -50,7 +48,7 @@ def weights_file(name: str) -> str:
     return f"glyph_{name}.safetensors"
 
 
-class GlyphClassifier(nn.Module):
+class GlyphClassifier(GrayClassifier):
     """Three conv blocks and a 128-d embedding: [N, 1, H, W] in [−1, 1] -> logits [N, outputs].
 
     Args:
@@ -77,17 +75,6 @@ class GlyphClassifier(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(self.feature_dim, outputs))
 
-    def prepare(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.shape[1] != 1:
-            raise ValueError(f"expected grayscale images [N, 1, H, W], got {tuple(x.shape)}")
-        return resize_images(x.float(), self.resolution)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(self.prepare(x))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
-
 
 def _weights(name: str) -> Traversable:
     return resources.files("gankit.metrics") / "weights" / weights_file(name)
@@ -95,8 +82,7 @@ def _weights(name: str) -> Traversable:
 
 def glyph_classifier_card(name: ClassifierName) -> dict[str, object]:
     """The training record stored with classifier `name` (held-out accuracy, data, command)."""
-    with resources.as_file(_weights(name)) as p, safe_open(str(p), "pt") as f:
-        return json.loads((f.metadata() or {}).get("card", "{}"))
+    return weights_card(weights_file(name))
 
 
 @functools.lru_cache(maxsize=len(OUTPUTS))
