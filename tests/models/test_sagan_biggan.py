@@ -192,7 +192,8 @@ def test_cpu_preset_builds_and_steps(name: str) -> None:
     if name == "biggan":
         assert trainer.ema is not None and (trainer.ema.decay, trainer.ema.start) == (0.999, 1500)
         g_opt = cfg.model.g_opt  # SAGAN's rate, BigGAN's other settings
-        assert (g_opt.lr, g_opt.betas, g_opt.eps, cfg.model.n_critic) == (1e-4, (0.0, 0.999), 1e-6, 2)
+        assert (g_opt.lr, g_opt.betas, g_opt.eps) == (1e-4, (0.0, 0.999), 1e-6)
+        assert cfg.model.n_critic == 2
         defaults = resolve_run_config(name, "folder:/nowhere")
         assert (defaults.train.ema_decay, defaults.train.ema_start) == (0.9999, 20_000)
         assert defaults.train.batch_size == 2048

@@ -13,7 +13,7 @@ from gankit.errors import GankitError
 from gankit.losses import hinge_g, orthogonal_reg
 from gankit.models.base import ModelConfig, OptimConfig, register_model
 from gankit.models.sagan import SAGAN, SAGANConfig
-from gankit.nn.biggan import BigGANGenerator, Init
+from gankit.nn.biggan import Init
 
 
 @dataclass
@@ -74,21 +74,8 @@ class BigGAN(SAGAN):
         "ema_start": 20_000,
     }
 
-    def __init__(self, config: BigGANConfig, info: DataInfo) -> None:
-        super().__init__(config, info)
-
-    def build_generator(self) -> BigGANGenerator:
-        cfg, info = self.config, self.info
-        return BigGANGenerator(
-            cfg.z_dim,
-            info.num_classes,
-            info.shape[-1],
-            info.shape[0],
-            ch=cfg.g_channels,
-            attention=cfg.attention_resolution,
-            shared_dim=cfg.shared_dim,
-            hierarchical=cfg.hierarchical,
-        )
+    def generator_options(self) -> dict[str, Any]:
+        return {"shared_dim": self.config.shared_dim, "hierarchical": self.config.hierarchical}
 
     def sn_exempt(self) -> tuple[nn.Module, ...]:
         # the authors' code: spectral norm on G's shared embedding "seems to randomly cripple G"

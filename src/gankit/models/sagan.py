@@ -100,7 +100,13 @@ class SAGAN(GANModel):
             info.shape[0],
             ch=cfg.g_channels,
             attention=cfg.attention_resolution,
+            **self.generator_options(),
         )
+
+    def generator_options(self) -> dict[str, Any]:
+        """`BigGANGenerator` arguments that differ by model: SAGAN has per-class gains, no
+        shared embedding, and z enters only at the bottom."""
+        return {"shared_dim": 0, "hierarchical": False}
 
     def sn_exempt(self) -> tuple[nn.Module, ...]:
         """G's modules that spectral normalisation leaves alone."""

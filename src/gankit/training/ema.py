@@ -69,7 +69,7 @@ class EMA:
         if not norms:
             return
         momenta = [m.momentum for m in norms]
-        stream = torch.Generator(norms[0].running_mean.device).manual_seed(seed)
+        stream = torch.Generator(next(model.parameters()).device).manual_seed(seed)
         try:
             for m in norms:
                 m.reset_running_stats()
