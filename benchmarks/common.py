@@ -3,6 +3,7 @@ an interrupted benchmark continues where it stopped, and formatting."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -21,6 +22,19 @@ import torch
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 GANKIT = [sys.executable, "-m", "gankit"]
+
+
+def job_options(description: str, work: str) -> argparse.Namespace:
+    """The command line of a benchmark made of labelled training jobs (--work, --seed, --only,
+    --steps); creates the work folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/runs") / work)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", help="labels of the jobs to run (default: all)")
+    parser.add_argument("--steps", type=int, help="steps of every run (default: the presets')")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    return args
 
 
 def run(args: list[str], *, capture: bool = False) -> tuple[float, str]:

@@ -12,14 +12,22 @@ checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from common import RESULTS, cached, command, evaluate, machine, threads, train_or_resume
+from common import (
+    RESULTS,
+    cached,
+    command,
+    evaluate,
+    job_options,
+    machine,
+    threads,
+    train_or_resume,
+)
 
 FIGURES = RESULTS / "image-to-image"
 
@@ -155,14 +163,8 @@ def verdicts(results: dict[str, dict]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("benchmarks/runs/image-to-image"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", nargs="+", help="labels of the jobs to run (default: all)")
-    parser.add_argument("--steps", type=int, help="steps of every run (default: the presets')")
-    args = parser.parse_args()
+    args = job_options(__doc__.splitlines()[0], "image-to-image")
     FIGURES.mkdir(parents=True, exist_ok=True)
-    args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     jobs = [j for j in JOBS if not args.only or j.label in args.only]
     lines = [

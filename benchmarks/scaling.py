@@ -12,7 +12,6 @@ sweep. Finished runs are kept in --work and reused; an interrupted run resumes.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -20,7 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from common import RESULTS, cached, command, evaluate, machine, run, threads, train_or_resume
+from common import (
+    RESULTS,
+    cached,
+    command,
+    evaluate,
+    job_options,
+    machine,
+    run,
+    threads,
+    train_or_resume,
+)
 
 FIGURES = RESULTS / "scaling"
 
@@ -222,14 +231,8 @@ def score_row(job: Job, args: list[str], r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("benchmarks/runs/scaling"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", nargs="+", help="labels of the runs to make (default: all)")
-    parser.add_argument("--steps", type=int, help="steps of every run (default: the presets')")
-    args = parser.parse_args()
+    args = job_options(__doc__.splitlines()[0], "scaling")
     FIGURES.mkdir(parents=True, exist_ok=True)
-    args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     lines = [
         "# Scaling up: ProGAN, StyleGAN, SAGAN, BigGAN",
