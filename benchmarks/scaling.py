@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from common import (
+    HERE,
     RESULTS,
     cached,
     command,
@@ -201,8 +202,9 @@ def extras(work: Path, job: Job, seed: int) -> list[str]:
         ]
     if job.model == "stylegan":
         mix = FIGURES / f"{job.tag}-mixing.png"
-        cmd = ["mix", str(out), "--rows", "1,2,3,4", "--cols", "5,6,7,8,9", "-o", str(mix)]
-        run(cmd)
+        cmd = ["mix", str(out), "--rows", "1,2,3,4", "--cols", "5,6,7,8,9", "-o"]
+        run([*cmd, str(mix)])
+        cmd.append(str(mix.relative_to(HERE.parent)))  # as run from the repository
         truncation_sweep(out, FIGURES / f"{job.tag}-truncation.png", PSIS)
         lines += [
             f"{job.label}, style mixing (`{command(cmd)}`): the top row shows the column seeds'",
@@ -233,12 +235,12 @@ def score_row(job: Job, args: list[str], r: dict) -> str:
 def main() -> None:
     args = job_options(__doc__.splitlines()[0], "scaling")
     FIGURES.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, argv = time.perf_counter(), sys.argv[1:]
     lines = [
         "# Scaling up: ProGAN, StyleGAN, SAGAN, BigGAN",
         "",
-        f"Machine: {machine()}. Made by `python benchmarks/scaling.py {' '.join(sys.argv[1:])}`",
-        "in {minutes} min (finished runs are reused).",
+        f"Machine: {machine()}. Made by `{' '.join(['python', 'benchmarks/scaling.py', *argv])}`",
+        "(finished runs are reused: this page took {minutes} min; the runs' own times are below).",
         "",
         "## Parameters at the papers' full scale",
         "",
@@ -263,6 +265,16 @@ def main() -> None:
         "| PPL full / end |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
         *[score_row(job, a, r) for job, a, r in done],
+        "",
+        "Wall times are single-threaded runs on a machine that other work shared (BigGAN's",
+        "with test runs on the second core), so they are upper bounds.",
+        "",
+        "BigGAN's first run used the paper's learning rates (G 5e-5, D 2e-4) for 2,000 steps and",
+        "sampled its EMA generator with batch-norm statistics copied from the live one: FID 473",
+        "(raw generator 270). Two changes followed: the EMA generator now gets standing",
+        "statistics (re-estimated for the averaged weights, as BigGAN's authors do: FID 353 on",
+        "that same checkpoint), and the digits preset takes SAGAN's rates (G 1e-4, D 4e-4) and",
+        "3,000 steps, the run in the table.",
         "",
     ]
     for job, _, _ in done:
