@@ -1,12 +1,14 @@
 """Built-in offline datasets and user data, resolved from spec strings."""
 
 from gankit.data import (  # noqa: F401  (registers)
+    captions,
     digits,
     faces,
     folder,
     glyphs,
     photos,
     points,
+    shapes,
     userpairs,
 )
 from gankit.data.base import (

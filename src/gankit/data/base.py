@@ -55,7 +55,7 @@ class DataInfo:
     """
 
     name: str
-    kind: Literal["image", "points", "paired", "unpaired"]
+    kind: Literal["image", "points", "paired", "unpaired", "captioned"]
     shape: tuple[int, ...]  # one sample: (C, H, W) for images (domain A's), (D,) for points
     num_classes: int = 0  # 0: unlabelled
     class_names: tuple[str, ...] = field(default=())

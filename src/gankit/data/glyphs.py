@@ -66,6 +66,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from gankit.data.base import ArrayDataset, DataConfig, DataInfo, register_dataset, resize_images
+from gankit.data.captions import CaptionedDataset, captioned_info
 from gankit.data.digits import DIGIT_CLASSES, digit_images
 from gankit.data.pairs import PairedDataset, UnpairedDataset
 from gankit.errors import GankitError
@@ -464,3 +465,56 @@ def digits2glyphs(cfg: DataConfig, arg: str | None) -> GlyphDomains:
     )
     no_font = torch.full((len(a),), -1)
     return GlyphDomains(a, b, info, ya=ya, yb=yb, font_a=no_font, font_b=fb, seed=cfg.seed)
+
+
+# --- captions ----------------------------------------------------------------------------------
+
+GLYPH_TEMPLATES = (
+    "{style} {case} {char}",
+    "the {case} {char} in {style} type",
+    "{char}, {case}, set in a {style} font",
+)
+_FAMILY_WORDS = {
+    "serif": ("serif", "seriffed"),
+    "sans": ("sans-serif", "sans"),
+    "mono": ("monospaced", "typewriter"),
+}
+
+
+def glyph_caption(char: str, font: GlyphFont, rng: np.random.Generator) -> str:
+    """A caption of `char` in `font`: "bold serif capital G", "italic lowercase k"."""
+    family = (
+        "mono"
+        if "Mono" in font.family or "Typewriter" in font.family
+        else ("serif" if font.serif else "sans")
+    )
+    style = [
+        str(rng.choice(("bold", "heavy"))) if font.bold else "",
+        str(rng.choice(("italic", "slanted"))) if font.italic else "",
+        str(rng.choice(_FAMILY_WORDS[family])),
+    ]
+    if char.isdigit():
+        case = str(rng.choice(("digit", "number")))
+    elif char.isupper():
+        case = str(rng.choice(("capital", "uppercase")))
+    else:
+        case = str(rng.choice(("lowercase", "small")))
+    template = str(rng.choice(GLYPH_TEMPLATES))
+    return template.format(style=" ".join(w for w in style if w), case=case, char=char)
+
+
+@register_dataset(
+    "glyphs-captions", help='the glyphs with 3 captions each ("bold serif capital G")'
+)
+def glyphs_captions(cfg: DataConfig, arg: str | None) -> CaptionedDataset:
+    chars = {"train": CHARACTERS, "test": CHARACTERS}
+    x, y, font = _split_renders(cfg, FONT_KEYS, chars, {"train": 8, "test": 2}, "glyphs")
+    rng = np.random.default_rng(zlib.crc32(f"captions/{cfg.seed}/{cfg.split}".encode()))
+    per = 3
+    captions = [
+        glyph_caption(CHARACTERS[int(c)], FONTS[FONT_KEYS[int(f)]], rng)
+        for c, f in zip(y, font, strict=True)
+        for _ in range(per)
+    ]
+    index = torch.arange(len(x)).repeat_interleave(per)
+    return CaptionedDataset(x, captions, index, captioned_info("glyphs-captions", x))
