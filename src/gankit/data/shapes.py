@@ -66,7 +66,8 @@ JITTER = 0.04  # centre shift, fraction of R
 SIZE_JITTER = 0.1  # relative
 SUPERSAMPLE = 4
 DEFAULT_RESOLUTION = 64
-SCENES = {"train": 4000, "test": 1000}
+SCENES = {"train": 4000, "test": 1000, "judge": 8000}
+SPLIT_STREAMS = ("train", "test", "judge")
 TWO_SHAPES = 0.3  # fraction of training scenes with a second (small) shape
 CAPTIONS_PER_SCENE = 5
 
@@ -179,10 +180,14 @@ def _shape(rng: np.random.Generator, *, unseen: bool | None, size: str | None = 
 
 def random_scenes(n: int, split: str, rng: np.random.Generator) -> list[Scene]:
     """`n` scenes of `split`: training scenes (a second small shape in 30%, never an unseen
-    combination); test scenes of one shape, half of them unseen combinations."""
+    combination); test scenes of one shape, half of them unseen combinations; `judge` scenes of
+    one shape in any combination (the attribute classifier's training data, never a model's)."""
     scenes = []
     for k in range(n):
         background = str(rng.choice(BACKGROUNDS))
+        if split == "judge":  # any combination: what the attribute classifier learns from
+            scenes.append(Scene(background, (_shape(rng, unseen=None),)))
+            continue
         if split == "test":
             scenes.append(Scene(background, (_shape(rng, unseen=k % 2 == 1),)))
             continue
@@ -222,7 +227,7 @@ def caption(scene: Scene, rng: np.random.Generator) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _render(split: str, seed: int, resolution: int, scenes: int) -> tuple:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, ("train", "test").index(split)]))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, SPLIT_STREAMS.index(split)]))
     drawn = random_scenes(scenes, split, rng)
     x = torch.from_numpy(np.stack([draw_scene(s, resolution, rng) for s in drawn]))
     captions = [caption(s, rng) for s in drawn for _ in range(CAPTIONS_PER_SCENE)]
