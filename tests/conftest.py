@@ -119,6 +119,22 @@ TINY: dict[str, Tiny] = {
         resolution=16,
     ),
     "stylegan": Tiny("digits", _SMALL_STYLE, resolution=16),
+    "gan-int-cls": Tiny(
+        "shapes",
+        ("model.g_channels=8", "model.d_channels=8", "model.z_dim=8", "model.text_dim=16"),
+        resolution=16,
+    ),
+    "stackgan": Tiny(
+        "shapes",
+        (
+            "model.g_channels=4",
+            "model.d_channels=8",
+            "model.z_dim=8",
+            "model.c_dim=8",
+            "model.text_dim=16",
+        ),
+        resolution=16,
+    ),
 }
 
 # More variants the parametrised model tests run: the image paths of models that also run on
@@ -194,6 +210,8 @@ def tiny_config(model: str, tiny: Tiny | None = None, *, steps: int = 4, **train
         flags["data"] = {"resolution": t.resolution}
     if t.data in ("ring8", "grid25"):
         flags.setdefault("data", {})["size"] = 2048
+    if t.data == "shapes":
+        flags.setdefault("data", {})["size"] = 200  # scenes, five captions each
     return resolve_run_config(model, t.data, flags=flags, sets=list(t.sets))
 
 

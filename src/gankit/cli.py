@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="infogan: sweep latent code CODE (c1, c2, ...) along each row of N",
     )
+    p.add_argument(
+        "--text",
+        action="append",
+        metavar="CAPTION",
+        help="text-to-image models: draw N images of CAPTION (repeat for one row per caption)",
+    )
 
     p = sub.add_parser("interpolate", help="walk the latent space between seeds")
     p.add_argument("run", help="run directory or checkpoint")
@@ -109,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_int_at_least(2), default=8, help="samples per leg (default 8)")
     p.add_argument("--slerp", action="store_true", help="spherical instead of linear")
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
+    p.add_argument(
+        "--text",
+        action="append",
+        metavar="CAPTION",
+        help="text-to-image models: walk between the captions (give two or more) at fixed z",
+    )
     p.add_argument("--truncation", type=_nonnegative_float, metavar="T", help=TRUNCATION_HELP)
     p.add_argument("-o", "--output", required=True, help=".png strip, .gif animation or .npy")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
@@ -217,12 +229,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
     import gankit
     from gankit.viz import save_samples
 
     handle = gankit.load(args.run, ema=not args.no_ema)
     nrow = None
-    if args.vary_code:
+    if args.text or handle.text_conditioned:
+        per = args.n or 8
+        texts = args.text or []
+        rows = [handle.sample(per, seed=args.seed, text=t) for t in texts] or [
+            handle.sample(per, seed=args.seed)  # the handle's clear error: no text given
+        ]
+        samples, nrow = torch.cat(rows), per
+        what = f"{per} samples of each of {len(texts)} caption(s)"
+    elif args.vary_code:
         samples, nrow = handle.vary_code(args.vary_code, rows=args.n or 8, seed=args.seed)
         what = f"a sweep of {args.vary_code}"
     elif args.per_class or (handle.num_classes and args.label is None and args.n is None):
@@ -243,13 +265,18 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from gankit.viz import save_samples
 
     handle = gankit.load(args.run, ema=not args.no_ema)
-    samples = handle.interpolate(
-        args.seeds,
-        args.steps,
-        spherical=args.slerp,
-        label=args.label,
-        truncation=args.truncation,
-    )
+    if args.text or handle.text_conditioned:
+        samples = handle.interpolate_text(
+            args.text or [], args.steps, seed=args.seeds[0], spherical=args.slerp
+        )
+    else:
+        samples = handle.interpolate(
+            args.seeds,
+            args.steps,
+            spherical=args.slerp,
+            label=args.label,
+            truncation=args.truncation,
+        )
     path = save_samples(samples, args.output, handle.info, nrow=args.steps, gif=True)
     log.info("wrote %d interpolated samples to %s", len(samples), path)
     return 0

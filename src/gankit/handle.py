@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -53,6 +54,13 @@ class Generator:
     def _labels(self, labels: Tensor | int | None, n: int) -> Tensor | None:
         if labels is None:
             return None
+        if self.text_conditioned:
+            if not isinstance(labels, Tensor) or labels.dim() != 2 or len(labels) != n:
+                raise GankitError(
+                    f"{self.config.model_name} takes caption embeddings [{n}, E] "
+                    "(`caption_embeddings`), not class labels"
+                )
+            return labels.float()
         if not self.model.conditional:
             raise GankitError(
                 f"{self.config.model_name} is not class-conditional: it takes no class labels"
@@ -122,13 +130,15 @@ class Generator:
         labels: Tensor | int | None = None,
         truncation: float | None = None,
         batch_size: int = 500,
+        text: str | Sequence[str] | None = None,
     ) -> Tensor:
         """n samples as a CPU float tensor (images [n, C, H, W] in [-1, 1], points [n, D]).
 
         The same seed gives the same samples. A conditional model draws its labels uniformly
         (after the latents, from the same seed) unless `labels` gives them (one class for all,
-        or [n]). `truncation` redraws Gaussian latent entries beyond ±truncation, or, for a
-        model that truncates in w (StyleGAN), is ψ: w̄ + ψ(w − w̄).
+        or [n]). A text-to-image model draws for `text`: one caption for all n, or n captions.
+        `truncation` redraws Gaussian latent entries beyond ±truncation, or, for a model that
+        truncates in w (StyleGAN), is ψ: w̄ + ψ(w − w̄).
         """
         if self.model.directions:
             raise GankitError(
@@ -139,10 +149,51 @@ class Generator:
             raise GankitError(f"the number of samples must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
         z = self.model.sample_latent(n, generator=gen, truncation=self._z_truncation(truncation))
+        if self.text_conditioned or text is not None:
+            return self.generate(z, self.caption_embeddings(text, n), batch_size=batch_size)
         y = self._labels(labels, n)
         if y is None:
             y = self.model.sample_labels(n, generator=gen)
         return self.generate(z, y, batch_size=batch_size, truncation=truncation)
+
+    @property
+    def text_conditioned(self) -> bool:
+        """Whether the model draws images for captions (`sample(n, text=...)`)."""
+        from gankit.models.text2image import TextToImageModel
+
+        return isinstance(self.model, TextToImageModel)
+
+    def caption_embeddings(self, text: str | Sequence[str] | None, n: int) -> Tensor:
+        """The embeddings [n, E] of one caption (repeated) or of n captions."""
+        if not self.text_conditioned:
+            raise GankitError(f"{self.config.model_name} does not take text")
+        if text is None:
+            raise GankitError(f"{self.config.model_name} draws images of captions: give text")
+        texts = [text] if isinstance(text, str) else list(text)
+        if len(texts) not in (1, n):
+            raise GankitError(f"give one caption or {n} (one per sample), got {len(texts)}")
+        from gankit.models.text2image import TextToImageModel
+
+        assert isinstance(self.model, TextToImageModel)
+        e = self.model.embed_texts(texts)
+        return e.expand(n, -1) if len(texts) == 1 else e
+
+    @torch.no_grad()
+    def interpolate_text(
+        self, texts: Sequence[str], steps: int = 8, *, seed: int = 0, spherical: bool = False
+    ) -> Tensor:
+        """Samples along the path through the embeddings of `texts` (≥ 2 captions), `steps` per
+        segment with both ends included, all from one latent (`seed`): what changes is only
+        what the caption says."""
+        from gankit.latent import interpolate_path
+
+        if len(texts) < 2:
+            raise GankitError("text interpolation needs at least two captions")
+        if steps < 2:
+            raise GankitError(f"interpolation needs at least 2 steps, got {steps}")
+        path = interpolate_path(self.caption_embeddings(list(texts), len(texts)), steps, spherical)
+        z = self.latents(seed).expand(len(path), -1)
+        return self.generate(z, path)
 
     def class_grid(
         self, per_class: int, *, seed: int = 0, truncation: float | None = None

@@ -44,10 +44,14 @@ class ShapesClassifier(nn.Module):
         )
         self.heads = nn.ModuleDict({a: nn.Linear(128, len(VALUES[a])) for a in ATTRIBUTES})
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
+    def features(self, x: Tensor) -> Tensor:
+        """The 128-d penultimate activations (for classifier-FID and diversity)."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected RGB images [N, 3, H, W], got {tuple(x.shape)}")
-        h = self.trunk(resize_images(x.float(), self.resolution))
+        return self.trunk(resize_images(x.float(), self.resolution))
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        h = self.features(x)
         return {a: head(h) for a, head in self.heads.items()}
 
 
@@ -76,10 +80,19 @@ def predict_attributes(images: Tensor, batch_size: int = 500) -> Tensor:
     return torch.cat(rows)
 
 
+@torch.no_grad()
+def shapes_features(images: Tensor, batch_size: int = 500) -> Tensor:
+    """The classifier's features [N, 128] of images [N, 3, H, W]."""
+    model = load_shapes_classifier()
+    return torch.cat([model.features(c) for c in images.float().cpu().split(batch_size)])
+
+
 def caption_consistency(images: Tensor, attributes: Tensor) -> dict[str, float]:
     """Per-attribute agreement of generated images [N, 3, H, W] with the attributes [N, 5] their
-    captions said, and `all` (every attribute right)."""
+    captions said, `kind+colour` (both right: the shape asked for) and `all` (every attribute
+    right)."""
     right = predict_attributes(images) == attributes.cpu()
     out = {a: float(right[:, k].float().mean()) for k, a in enumerate(ATTRIBUTES)}
+    out["kind+colour"] = float(right[:, :2].all(1).float().mean())
     out["all"] = float(right.all(1).float().mean())
     return out

@@ -63,14 +63,15 @@ def r_precision(
 ) -> float:
     """How often an image's own caption outranks 99 captions of scenes that differ from its own
     in some attribute (cosine in the joint embedding of text encoder `encoder`, a shipped name
-    or a file, and the image encoder kept beside it). Image k belongs to held-out scene k."""
+    or a file, and the image encoder kept beside it). Image k and caption k belong to held-out
+    scene k."""
     img = F.normalize(joint_image_encoder(encoder)(images.float().cpu()), dim=1)
     txt = F.normalize(embed(text_encoder(encoder), captions), dim=1)
     gen = torch.Generator().manual_seed(seed)
-    hits = 0
+    attributes, hits = test.attributes[: len(captions)], 0
     for k in range(len(captions)):
         # candidates: captions of scenes that differ from this one in some attribute
-        differ = (test.attributes != test.attributes[k]).any(1).nonzero().flatten()
+        differ = (attributes != attributes[k]).any(1).nonzero().flatten()
         others = differ[torch.randperm(len(differ), generator=gen)[: CANDIDATES - 1]]
         pool = torch.cat([torch.tensor([k]), others])
         scores = txt[pool] @ img[k]

@@ -13,6 +13,7 @@ from gankit.models import (  # noqa: F401  (registers the models)
     sagan,
     srgan,
     stylegan,
+    text2image,
     wgan,
 )
 from gankit.models.base import MODELS, GANModel, ModelConfig, OptimConfig, Phase, register_model

@@ -185,8 +185,8 @@ class GANModel(nn.Module):
 
     @torch.no_grad()
     def preview(self, batch: Batch) -> tuple[Tensor, int]:
-        """Translation models: what the Trainer saves every `sample_every` steps for a fixed
-        batch, and how many images make a row. By default one row per example: its input and
+        """Models that `shows_data`: what the Trainer saves every `sample_every` steps for a
+        fixed batch, and how many images make a row. By default one row per example: its input and
         translation in each direction (`a`, A→B(a), then `b`, B→A(b) for two-way models), shown
         at the largest size with three channels when the sides differ. Cycle models override
         this to add reconstructions."""
@@ -195,6 +195,12 @@ class GANModel(nn.Module):
             source = batch["a"] if direction == "AtoB" else batch["b"]
             columns += [source, self.translate(source, direction)]
         return preview_rows(columns), len(columns)
+
+    @property
+    def shows_data(self) -> bool:
+        """Whether progress pictures come from a fixed batch of data (`preview`) rather than
+        from fixed latents: translation and text-to-image models."""
+        return bool(self.directions)
 
     @property
     def device(self) -> torch.device:

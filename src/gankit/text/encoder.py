@@ -97,9 +97,16 @@ class TextEncoder(nn.Module):
         return self.proj(mean)  # [N, dim]
 
 
-def save_encoder(encoder: TextEncoder, path: str | Path, card: dict[str, Any]) -> Path:
+def save_encoder(
+    encoder: TextEncoder,
+    path: str | Path,
+    card: dict[str, Any],
+    image: nn.Module | None = None,
+) -> Path:
     """Write `encoder` to the safetensors file `path`, with its config, the vocabulary and `card`
-    (a JSON-able record of how it was trained) in the metadata. Returns the path."""
+    (a JSON-able record of how it was trained) in the metadata. `image`, the image encoder
+    trained beside it (`gankit.text.joint.ImageEncoder`), is kept in the same file under
+    `image.`, for retrieval scores in the joint space. Returns the path."""
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
@@ -109,8 +116,16 @@ def save_encoder(encoder: TextEncoder, path: str | Path, card: dict[str, Any]) -
         "vocab": CHARS,
         "card": json.dumps(card),
     }
+    if image is not None:
+        state |= {
+            f"{IMAGE}{k}": v.detach().cpu().contiguous() for k, v in image.state_dict().items()
+        }
+        metadata["image_config"] = json.dumps(image.config)
     atomic_write(path, lambda p: save_file(state, str(p), metadata=metadata))
     return path
+
+
+IMAGE = "image."  # prefix of the image encoder's tensors in an encoder file
 
 
 def _read_metadata(path: Path) -> dict[str, str]:
@@ -157,7 +172,7 @@ def load_encoder(path: str | Path) -> TextEncoder:
     encoder = TextEncoder(**_config(meta, path))
     try:
         state = load_file(str(path))
-        encoder.load_state_dict(state)
+        encoder.load_state_dict({k: v for k, v in state.items() if not k.startswith(IMAGE)})
     except (SafetensorError, OSError, RuntimeError) as err:
         raise GankitError(f"{path} does not hold a matching text encoder: {err}") from None
     return encoder.requires_grad_(False).eval()
@@ -186,6 +201,17 @@ def _resolve(name_or_path: str) -> Iterator[Path]:
             "and no such file"
         )
     yield path
+
+
+def joint_image_state(name_or_path: str) -> tuple[dict[str, Any], dict[str, Tensor]] | None:
+    """The config and tensors of the image encoder kept beside a text encoder, if any."""
+    with _resolve(name_or_path) as path:
+        meta = _read_metadata(path)
+        if "image_config" not in meta:
+            return None
+        state = load_file(str(path))
+    tensors = {k[len(IMAGE) :]: v for k, v in state.items() if k.startswith(IMAGE)}
+    return json.loads(meta["image_config"]), tensors
 
 
 def text_encoder(name_or_path: str) -> TextEncoder:

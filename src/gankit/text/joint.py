@@ -67,6 +67,23 @@ class ImageEncoder(nn.Module):
         return self.net(resize_images(x.float(), self.resolution))
 
 
+def joint_image_encoder(name_or_path: str) -> ImageEncoder:
+    """The image encoder trained beside a text encoder (shipped name or file), frozen.
+
+    Raises:
+        GankitError: the file keeps no image encoder.
+    """
+    from gankit.text.encoder import joint_image_state
+
+    got = joint_image_state(name_or_path)
+    if got is None:
+        raise GankitError(f"text encoder {name_or_path!r} keeps no image encoder beside it")
+    config, tensors = got
+    encoder = ImageEncoder(**config)
+    encoder.load_state_dict(tensors)
+    return encoder.requires_grad_(False).eval()
+
+
 def joint_embedding_loss(
     img_emb: Tensor, txt_emb: Tensor, temperature: float = 0.1, same: Tensor | None = None
 ) -> Tensor:

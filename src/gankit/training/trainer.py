@@ -151,7 +151,7 @@ class Trainer:
         )
         if self.dist.enabled:  # each rank draws its own noise
             torch.manual_seed(t.seed * 1000 + self.dist.rank + 1)
-        if self.model.directions:  # translation: progress shown on the data's first examples
+        if self.model.shows_data:  # progress shown on the data's first examples
             shown = torch.arange(min(t.samples, len(dataset)))
             self.fixed_batch = {k: v.to(self.device) for k, v in dataset.batch(shown).items()}
         else:
@@ -410,7 +410,7 @@ class Trainer:
             ctx = self.ema.swapped_into(self.model) if self.ema else contextlib.nullcontext()
             with ctx, torch.random.fork_rng(devices=cuda):
                 torch.manual_seed(self.config.train.seed)
-                if self.model.directions:
+                if self.model.shows_data:
                     images, nrow = self.model.preview(self.fixed_batch)
                     return images.float().cpu(), nrow
                 return self.model.generate(self.fixed_z, self.fixed_y).float().cpu(), None
@@ -429,7 +429,7 @@ class Trainer:
     def _refresh_ema_statistics(self) -> None:
         """Standing batch-norm statistics for the averaged generator (see `EMA`), once per step
         at which it is sampled or saved; seeded by the step, so a resumed run matches."""
-        if self.ema is None or self.model.directions or self._stats_step == self.step:
+        if self.ema is None or self.model.shows_data or self._stats_step == self.step:
             return
         size, model = self.config.train.batch_size, self.model
 

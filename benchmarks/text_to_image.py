@@ -1,0 +1,255 @@
+"""Text-to-image: GAN-INT-CLS and StackGAN (both stages) on `shapes`, scored on held-out captions.
+
+    python benchmarks/text_to_image.py     # writes benchmarks/results/text-to-image.md
+
+Every run trains with its shapes preset (src/gankit/configs/MODEL-shapes.yaml); StackGAN's
+Stage-II trains at 64×64 on the finished Stage-I run. Each model draws one sample for one caption
+of every held-out scene (1,000; half of unseen (kind, colour) combinations). The shipped
+attribute classifier judges them (per attribute, kind + colour, all five), seen and unseen
+apart; R-precision ranks each sample's caption against 99 of other scenes in the joint
+embedding; classifier-FID compares the samples' classifier features with the held-out images';
+diversity is the mean feature distance between 8 samples of one caption, relative to that
+between real held-out images. An interrupted run resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from common import RESULTS, cached, command, job_options, machine, threads, train_or_resume
+
+FIGURES = RESULTS / "text-to-image"
+# captions of the picture: seen combinations, then unseen ones
+PICTURE_CAPTIONS = (
+    "a large red circle in the center on a white background",
+    "a small blue square in the top left on a black background",
+    "green triangle, large, lower right, gray background",
+    "there is a large yellow diamond in the middle against black",
+    "a large green circle in the center on a white background",
+    "a large purple square in the bottom left on a gray background",
+    "yellow triangle, large, upper right, black background",
+    "there is a large red diamond in the middle against white",
+)
+SAMPLES_PER_CAPTION = 6
+DIVERSITY_CAPTIONS = 50
+
+
+@dataclass(frozen=True)
+class Job:
+    label: str
+    model: str
+    tag: str
+    sets: tuple[str, ...] = ()
+    resolution: int | None = None
+    after: str | None = None  # the job whose run this one refines (StackGAN's Stage-I)
+    steps: int | None = None  # None: the preset's
+
+
+JOBS = [
+    Job("GAN-INT-CLS", "gan-int-cls", "gan-int-cls"),
+    Job("StackGAN Stage-I", "stackgan", "stackgan-stage1"),
+    # Stage-II at 64² costs ~0.8 s a step on one core here: 1,500 steps instead of the preset's
+    Job(
+        "StackGAN Stage-II",
+        "stackgan",
+        "stackgan-stage2",
+        ("model.stage=2",),
+        64,
+        "stackgan-stage1",
+        1500,
+    ),
+]
+
+
+def run_args(work: Path, job: Job, seed: int, steps: int | None) -> list[str]:
+    out = work / f"{job.tag}-{seed}"
+    args = ["train", job.model, "--data", "shapes", "--seed", str(seed), "--out", str(out)]
+    if job.resolution:
+        args += ["--resolution", str(job.resolution)]
+    if steps or job.steps:
+        args += ["--steps", str(steps or job.steps)]
+    for s in job.sets:
+        args += ["--set", s]
+    if job.after:
+        args += ["--set", f"model.stage1={work / f'{job.after}-{seed}'}"]
+    return args
+
+
+@torch.no_grad()
+def scores(run_dir: Path, seed: int) -> dict:
+    import gankit
+    from gankit.data.shapes import shapes_split
+    from gankit.metrics.distances import frechet_distance
+    from gankit.metrics.shapes import shapes_features
+    from gankit.metrics.text import draw_for, held_out_captions, r_precision, text_consistency
+
+    handle = gankit.load(run_dir)
+    test, captions = held_out_captions(handle, seed)
+    images = draw_for(handle, captions, seed)
+    out: dict = {"consistency": text_consistency(images, test)}
+    out["r_precision"] = r_precision(images, captions, test, handle.model.config.text_encoder)
+    real = test.x.float().div(127.5).sub(1.0)
+    train = shapes_split("train", resolution=handle.info.shape[-1])
+    feats = shapes_features(images).double().numpy()
+    real_feats = shapes_features(real).double().numpy()
+    out["fid"] = frechet_distance(feats, real_feats)
+    train_feats = shapes_features(train.x[: len(real)].float().div(127.5).sub(1.0))
+    out["fid_real"] = frechet_distance(train_feats.double().numpy(), real_feats)
+    out["diversity"] = diversity(handle, captions[:DIVERSITY_CAPTIONS], real, seed)
+    if handle.model.name == "stackgan" and handle.model.config.stage == 2:
+        coarse = draw_for(handle, captions, seed, stage=1)
+        out["stage1_consistency"] = text_consistency(coarse, test)
+        out["stage1_r_precision"] = r_precision(
+            coarse, captions, test, handle.model.config.text_encoder
+        )
+    return out
+
+
+def _spread(feats: torch.Tensor) -> float:
+    return float(torch.pdist(feats).mean())
+
+
+def diversity(handle, captions: list[str], real: torch.Tensor, seed: int) -> float:
+    """Mean feature distance among samples of one caption, over that among real images."""
+    from gankit.metrics.shapes import shapes_features
+
+    within = [
+        _spread(shapes_features(handle.sample(8, seed=seed + k, text=c)))
+        for k, c in enumerate(captions)
+    ]
+    return sum(within) / len(within) / _spread(shapes_features(real[:400]))
+
+
+@torch.no_grad()
+def picture(run_dir: Path, figure: Path, seed: int) -> None:
+    """One row per caption (seen, then unseen): samples; StackGAN Stage-II: each Stage-I
+    sample beside its Stage-II refinement."""
+    import gankit
+    from gankit.models.base import preview_rows
+    from gankit.viz import save_samples
+
+    handle = gankit.load(run_dir)
+    model = handle.model
+    rows = []
+    for k, caption in enumerate(PICTURE_CAPTIONS):
+        z = model.sample_latent(
+            SAMPLES_PER_CAPTION, generator=torch.Generator().manual_seed(seed + k)
+        )
+        e = handle.caption_embeddings(caption, SAMPLES_PER_CAPTION)
+        if model.name == "stackgan" and model.config.stage == 2:
+            coarse, fine = model.generate_stages(z, e)
+            rows.append(preview_rows([coarse, fine]))
+        else:
+            rows.append(handle.generate(z, e))
+    nrow = len(rows[0])
+    save_samples(torch.cat(rows), figure, handle.info, nrow=nrow)
+
+
+def one_run(work: Path, job: Job, seed: int, steps: int | None) -> tuple[list[str], dict]:
+    args = run_args(work, job, seed, steps)
+    out = Path(args[args.index("--out") + 1])
+
+    def compute() -> dict:
+        seconds = train_or_resume([*args, "--no-progress"], out)
+        return {"seconds": seconds, "threads": threads(), **scores(out, seed)}
+
+    result = cached(out, compute, resumable=True)
+    picture(out, FIGURES / f"{job.tag}.png", seed)
+    return args, result
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def consistency_rows(label: str, c: dict) -> list[str]:
+    keys = ("kind", "colour", "kind+colour", "size", "position", "background", "all")
+    return [
+        f"| {label} | {part} | " + " | ".join(pct(c[f"{part}_{k}"]) for k in keys) + " |"
+        for part in ("seen", "unseen")
+    ]
+
+
+def main() -> None:
+    args = job_options(__doc__.splitlines()[0], "text-to-image")
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    jobs = [j for j in JOBS if not args.only or j.label in args.only]
+    done = [(job, *one_run(args.work, job, args.seed, args.steps)) for job in jobs]
+    lines = [
+        "# Text-to-image: GAN-INT-CLS and StackGAN on shapes",
+        "",
+        f"Machine: {machine()}. Made by `python benchmarks/text_to_image.py` (this page took"
+        " {minutes} min; finished runs are reused). Seed "
+        f"{args.seed}; held-out captions, one per test scene (500 seen, 500 unseen combinations).",
+        "",
+        "## Runs",
+        "",
+        "| model | resolution | steps | wall time | R-precision | classifier-FID (real floor) "
+        "| diversity (real = 1) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for job, a, r in done:
+        res = job.resolution or (32 if job.model == "gan-int-cls" else 16)
+        steps = a[a.index("--steps") + 1] if "--steps" in a else "3000"  # the presets'
+        lines.append(
+            f"| {job.label} | {res}² | {steps} | {r['seconds'] / 60:.1f} min ({r['threads']} thr.) "
+            f"| {pct(r['r_precision'])}% | {r['fid']:.1f} ({r['fid_real']:.1f}) "
+            f"| {r['diversity']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Text–image consistency (% of samples whose attribute is what the caption said)",
+        "",
+        "| model | captions | kind | colour | kind + colour | size | position | background "
+        "| all five |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for job, _, r in done:
+        if "stage1_consistency" in r:
+            lines += consistency_rows(f"{job.label}'s Stage-I", r["stage1_consistency"])
+        lines += consistency_rows(job.label, r["consistency"])
+    lines += ["", "## Targets", ""]
+    for job, _, r in done:
+        c = r["consistency"]
+        ok = c["seen_kind"] >= 0.9 and c["seen_colour"] >= 0.9
+        lines.append(
+            f"- {job.label}: colour and shape correct in ≥ 90% of seen-combination samples: "
+            f"{'**met**' if ok else '**not met**'} (colour {pct(c['seen_colour'])}%, shape "
+            f"{pct(c['seen_kind'])}%; unseen {pct(c['unseen_colour'])}% / "
+            f"{pct(c['unseen_kind'])}%)."
+        )
+        if "stage1_consistency" in r:
+            one, two = r["stage1_consistency"], c
+            worse = [k for k in two if two[k] < one[k]]
+            lines.append(
+                "- StackGAN Stage-II scores at least as well as Stage-I on every consistency "
+                f"metric: {'**met**' if not worse else '**not met**'}"
+                + (f" (lower on {', '.join(worse)})." if worse else ".")
+            )
+    lines += ["", "## Captions → images", ""]
+    lines.append(
+        "One row per caption: four of seen combinations, then four of unseen ones (green circle,"
+        " purple square, yellow triangle, red diamond):"
+    )
+    lines.append("")
+    for i, caption in enumerate(PICTURE_CAPTIONS, 1):
+        lines.append(f"{i}. {caption}")
+    lines.append("")
+    for job, _, _ in done:
+        what = " (each Stage-I sample beside its Stage-II refinement)" if job.after else ""
+        lines += [f"{job.label}{what}:", "", f"![{job.label}](text-to-image/{job.tag}.png)", ""]
+    lines += ["## Commands", ""]
+    lines += [f"    {command(a)}" for _, a, _ in done]
+    lines.append("")
+    minutes = f"{(time.perf_counter() - start) / 60:.0f}"
+    text = "\n".join(lines).replace("{minutes}", minutes)
+    (RESULTS / "text-to-image.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
