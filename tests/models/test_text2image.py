@@ -203,3 +203,19 @@ def test_stage_two_errors(encoder_file: Path, tmp_path: Path) -> None:
     with pytest.raises(GankitError, match=r"model\.stage must be 1 or 2"):
         cfg = resolve_run_config("stackgan", "shapes", flags=flags, sets=[*sets, "model.stage=3"])
         Trainer(cfg, write=False)
+
+
+def test_eval_scores_text_models_on_held_out_captions(tmp_path: Path) -> None:
+    from gankit.metrics.evaluate import applicable, evaluate
+
+    flags = {
+        "data": {"resolution": 16, "size": 40},
+        "train": {"batch_size": 8, "steps": 2, "progress": False, "samples": 8},
+    }
+    cfg = resolve_run_config("gan-int-cls", "shapes", flags=flags, sets=SMALL)  # shipped encoder
+    Trainer(cfg, run_dir=tmp_path / "run").fit()
+    handle = gankit.load(tmp_path / "run")
+    assert applicable(handle.info, handle.model) == ["text"]
+    scores = evaluate(handle)
+    assert {"consistency_seen_kind+colour", "consistency_unseen_all", "r_precision"} <= set(scores)
+    assert all(0.0 <= scores[k] <= 1.0 for k in scores if k.startswith(("consistency", "r_")))
