@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
+from typing import TypeVar
 
 import torch
 from safetensors.torch import load_file, safe_open
@@ -61,6 +62,17 @@ def weights_card(filename: str) -> dict[str, object]:
         return json.loads((f.metadata() or {}).get("card", "{}"))
 
 
+M = TypeVar("M", bound=nn.Module)
+
+
+def load_shipped(model: M, filename: str) -> M:
+    """`model` with the shipped weights `filename` (from `weights/`), frozen, in eval mode."""
+    path = resources.files("gankit.metrics") / "weights" / filename
+    with resources.as_file(path) as p:
+        model.load_state_dict(load_file(str(p)))
+    return model.requires_grad_(False).eval()
+
+
 class DigitsClassifier(GrayClassifier):
     """Two conv blocks and a 64-d embedding: [N, 1, H, W] in [−1, 1] -> logits [N, 10].
 
@@ -87,11 +99,7 @@ class DigitsClassifier(GrayClassifier):
 @functools.lru_cache(maxsize=1)
 def load_digits_classifier() -> DigitsClassifier:
     """The shipped classifier (CPU, eval mode, cached)."""
-    model = DigitsClassifier()
-    path = resources.files("gankit.metrics") / "weights" / WEIGHTS
-    with resources.as_file(path) as p:
-        model.load_state_dict(load_file(str(p)))
-    return model.requires_grad_(False).eval()
+    return load_shipped(DigitsClassifier(), WEIGHTS)
 
 
 def classifier_card() -> dict[str, object]:

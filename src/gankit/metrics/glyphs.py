@@ -27,16 +27,13 @@ first, so models trained at any resolution are judged alike.
 from __future__ import annotations
 
 import functools
-from importlib import resources
-from importlib.resources.abc import Traversable
 from typing import Literal
 
 import torch
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
-from gankit.metrics.classifier import GrayClassifier, conv_block, weights_card
+from gankit.metrics.classifier import GrayClassifier, conv_block, load_shipped, weights_card
 
 ClassifierName = Literal["characters", "digits", "domains"]
 TASKS = ("sans2serif", "regular2bold", "digits2glyphs")
@@ -76,10 +73,6 @@ class GlyphClassifier(GrayClassifier):
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(self.feature_dim, outputs))
 
 
-def _weights(name: str) -> Traversable:
-    return resources.files("gankit.metrics") / "weights" / weights_file(name)
-
-
 def glyph_classifier_card(name: ClassifierName) -> dict[str, object]:
     """The training record stored with classifier `name` (held-out accuracy, data, command)."""
     return weights_card(weights_file(name))
@@ -91,10 +84,7 @@ def load_glyph_classifier(name: ClassifierName) -> GlyphClassifier:
     if name not in OUTPUTS:
         raise GankitError(f"unknown glyph classifier {name!r}; choose from: {', '.join(OUTPUTS)}")
     width = int(glyph_classifier_card(name).get("width", 16))  # type: ignore[call-overload]
-    model = GlyphClassifier(OUTPUTS[name], width)
-    with resources.as_file(_weights(name)) as p:
-        model.load_state_dict(load_file(str(p)))
-    return model.requires_grad_(False).eval()
+    return load_shipped(GlyphClassifier(OUTPUTS[name], width), weights_file(name))
 
 
 @torch.no_grad()

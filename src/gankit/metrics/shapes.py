@@ -12,15 +12,13 @@ what its caption said (the scenes' ground truth), and how often all five are.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 import torch
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from gankit.data.base import resize_images
 from gankit.data.shapes import ATTRIBUTES, VALUES
-from gankit.metrics.classifier import conv_block, weights_card
+from gankit.metrics.classifier import conv_block, load_shipped, weights_card
 
 WEIGHTS = "shapes_classifier.safetensors"
 
@@ -58,11 +56,7 @@ class ShapesClassifier(nn.Module):
 @functools.lru_cache(maxsize=1)
 def load_shapes_classifier() -> ShapesClassifier:
     """The shipped classifier (CPU, eval mode, cached)."""
-    model = ShapesClassifier()
-    path = resources.files("gankit.metrics") / "weights" / WEIGHTS
-    with resources.as_file(path) as p:
-        model.load_state_dict(load_file(str(p)))
-    return model.requires_grad_(False).eval()
+    return load_shipped(ShapesClassifier(), WEIGHTS)
 
 
 def shapes_classifier_card() -> dict[str, object]:
