@@ -81,7 +81,6 @@ def run_args(work: Path, job: Job, seed: int, steps: int | None) -> list[str]:
 @torch.no_grad()
 def scores(run_dir: Path, seed: int) -> dict:
     import gankit
-    from gankit.data.shapes import shapes_split
     from gankit.metrics.distances import frechet_distance
     from gankit.metrics.shapes import shapes_features
     from gankit.metrics.text import draw_for, held_out_captions, r_precision, text_consistency
@@ -92,12 +91,8 @@ def scores(run_dir: Path, seed: int) -> dict:
     out: dict = {"consistency": text_consistency(images, test)}
     out["r_precision"] = r_precision(images, captions, test, handle.model.config.text_encoder)
     real = test.x.float().div(127.5).sub(1.0)
-    train = shapes_split("train", resolution=handle.info.shape[-1])
     feats = shapes_features(images).double().numpy()
-    real_feats = shapes_features(real).double().numpy()
-    out["fid"] = frechet_distance(feats, real_feats)
-    train_feats = shapes_features(train.x[: len(real)].float().div(127.5).sub(1.0))
-    out["fid_real"] = frechet_distance(train_feats.double().numpy(), real_feats)
+    out["fid"] = frechet_distance(feats, shapes_features(real).double().numpy())
     out["diversity"] = diversity(handle, captions[:DIVERSITY_CAPTIONS], real, seed)
     if handle.model.name == "stackgan" and handle.model.config.stage == 2:
         coarse = draw_for(handle, captions, seed, stage=1)
@@ -106,6 +101,19 @@ def scores(run_dir: Path, seed: int) -> dict:
             coarse, captions, test, handle.model.config.text_encoder
         )
     return out
+
+
+@torch.no_grad()
+def real_floor(resolution: int, seed: int) -> float:
+    """Classifier-FID between the held-out scenes and another draw of the same distribution
+    (the test split of data seed + 1): what a perfect model would score."""
+    from gankit.data.shapes import shapes_split
+    from gankit.metrics.distances import frechet_distance
+    from gankit.metrics.shapes import shapes_features
+
+    a, b = (shapes_split("test", seed=s, resolution=resolution) for s in (seed, seed + 1))
+    fa, fb = (shapes_features(d.x.float().div(127.5).sub(1.0)).double().numpy() for d in (a, b))
+    return frechet_distance(fa, fb)
 
 
 def _spread(feats: torch.Tensor) -> float:
@@ -197,7 +205,7 @@ def main() -> None:
         steps = a[a.index("--steps") + 1] if "--steps" in a else "3000"  # the presets'
         lines.append(
             f"| {job.label} | {res}² | {steps} | {r['seconds'] / 60:.1f} min ({r['threads']} thr.) "
-            f"| {pct(r['r_precision'])}% | {r['fid']:.1f} ({r['fid_real']:.1f}) "
+            f"| {pct(r['r_precision'])}% | {r['fid']:.0f} ({real_floor(res, 0):.0f}) "
             f"| {r['diversity']:.2f} |"
         )
     lines += [
@@ -230,6 +238,14 @@ def main() -> None:
                 f"metric: {'**met**' if not worse else '**not met**'}"
                 + (f" (lower on {', '.join(worse)})." if worse else ".")
             )
+    lines += [
+        "",
+        "The judge (the shipped attribute classifier) scores 99.9% on real held-out scenes at"
+        " every resolution, seen and unseen alike, so the shortfalls above are the models'. These"
+        " are short CPU runs (3,000 steps for GAN-INT-CLS and Stage-I, 1,000 for Stage-II at 64²;"
+        ' the papers train for hundreds of epochs). "Stage-II\'s Stage-I" is the frozen Stage-I'
+        " inside the Stage-II run, drawn with that run's latents.",
+    ]
     lines += ["", "## Captions → images", ""]
     lines.append(
         "One row per caption: four of seen combinations, then four of unseen ones (green circle,"
