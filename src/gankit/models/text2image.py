@@ -54,6 +54,8 @@ class TextToImageModel(GANModel):
 
     data_kinds: ClassVar[tuple[str, ...]] = ("captioned",)
     text: TextEncoder
+    G: nn.Module
+    D: nn.Module
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__(config, info)
@@ -83,6 +85,35 @@ class TextToImageModel(GANModel):
         if isinstance(texts, str) or not len(texts):
             raise GankitError("give the captions as a non-empty list of strings")
         return self.embed_tokens(encode(list(texts), max_len=max(map(len, texts))).to(self.device))
+
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """Images from latents z and caption embeddings y [N, E] (in the labels' place)."""
+        if y is None or y.dim() != 2:
+            raise GankitError(f"{self.name} generates from captions: give their embeddings [N, E]")
+        return self.draw(z, y)
+
+    def draw(self, z: Tensor, e: Tensor) -> Tensor:
+        """The images of latents z and caption embeddings e (checked by `generate`)."""
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        cfg: Any = self.config  # every text model's config has d_opt and g_opt
+        return critic_then_generator(self.D, self.G, cfg.d_opt, cfg.g_opt)
+
+    def d_loss(
+        self, x: Tensor, e: Tensor, fake: Tensor, images: Tensor, matching_aware: bool = True
+    ) -> dict[str, Tensor]:
+        """D's loss: real image with its caption → real, fake image with it → fake; when
+        `matching_aware` (GAN-CLS), also real image with a wrong caption → fake, the two
+        negatives at half weight each."""
+        out = {"real": bce(self.D(x, e), 1.0), "fake": bce(self.D(fake, e), 0.0)}
+        if not matching_aware:
+            out["loss"] = out["real"] + out["fake"]
+            return out
+        wrong, valid = self.mismatched(e, images)
+        out["wrong"] = bce(self.D(x, wrong), 0.0, valid)
+        out["loss"] = out["real"] + 0.5 * (out["wrong"] + out["fake"])
+        return out
 
     @staticmethod
     def mismatched(e: Tensor, images: Tensor) -> tuple[Tensor, Tensor]:
@@ -220,13 +251,8 @@ class GANINTCLS(TextToImageModel):
         if config.interpolation < 0:
             raise GankitError(f"model.interpolation must be ≥ 0, got {config.interpolation}")
 
-    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        if y is None or y.dim() != 2:
-            raise GankitError("gan-int-cls generates from captions: give their embeddings [N, E]")
-        return self.G(z, y)
-
-    def phases(self) -> list[Phase]:
-        return critic_then_generator(self.D, self.G, self.config.d_opt, self.config.g_opt)
+    def draw(self, z: Tensor, e: Tensor) -> Tensor:
+        return self.G(z, e)
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         cfg = self.config
@@ -235,16 +261,7 @@ class GANINTCLS(TextToImageModel):
         if phase == "D":
             with torch.no_grad():
                 fake = self.G(z, e)
-            real = bce(self.D(x, e), 1.0)
-            fake_loss = bce(self.D(fake, e), 0.0)
-            out = {"real": real, "fake": fake_loss}
-            if cfg.matching_aware:
-                wrong, valid = self.mismatched(e, batch["i"])
-                out["wrong"] = bce(self.D(x, wrong), 0.0, valid)
-                out["loss"] = real + 0.5 * (out["wrong"] + fake_loss)
-            else:
-                out["loss"] = real + fake_loss
-            return out
+            return self.d_loss(x, e, fake, batch["i"], cfg.matching_aware)
         out = {"adv": bce(self.D(self.G(z, e), e), 1.0)}
         out["loss"] = out["adv"]
         if cfg.interpolation > 0:
@@ -496,48 +513,36 @@ class StackGAN(TextToImageModel):
         cfg = self.config
         return list(latent.split([cfg.z_dim] + [cfg.c_dim] * cfg.stage, 1))
 
+    def _stages(self, z: Tensor, e: Tensor) -> tuple[list[Tensor], Tensor, Tensor]:
+        """Every stage's images from latents [N, latent_dim] and caption embeddings, and the
+        (μ, log σ²) of the trained stage's conditioning augmentation. The frozen Stage-I of
+        stage 2 needs no gradient tracking: its weights do not require grad."""
+        if self.config.stage == 1:
+            noise, eps = self._split(z)
+            image, mu, logvar = self.G(noise, e, eps)
+            return [image], mu, logvar
+        noise, eps1, eps2 = self._split(z)
+        coarse = self.G1(noise, e, eps1)[0]
+        image, mu, logvar = self.G(coarse, e, eps2)
+        return [coarse, image], mu, logvar
+
     def generate_stages(self, z: Tensor, e: Tensor) -> list[Tensor]:
         """The images of every stage there is, from latents [N, latent_dim] and caption
         embeddings: [Stage-I] or [Stage-I, Stage-II]."""
-        if self.config.stage == 1:
-            noise, eps = self._split(z)
-            return [self.G(noise, e, eps)[0]]
-        noise, eps1, eps2 = self._split(z)
-        coarse = self.G1(noise, e, eps1)[0]
-        return [coarse, self.G(coarse, e, eps2)[0]]
+        return self._stages(z, e)[0]
 
-    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        if y is None or y.dim() != 2:
-            raise GankitError("stackgan generates from captions: give their embeddings [N, E]")
-        return self.generate_stages(z, y)[-1]
-
-    def phases(self) -> list[Phase]:
-        return critic_then_generator(self.D, self.G, self.config.d_opt, self.config.g_opt)
-
-    def _draw(self, z: Tensor, e: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if self.config.stage == 1:
-            noise, eps = self._split(z)
-            return self.G(noise, e, eps)
-        noise, eps1, eps2 = self._split(z)
-        with torch.no_grad():
-            coarse = self.G1(noise, e, eps1)[0]
-        return self.G(coarse, e, eps2)
+    def draw(self, z: Tensor, e: Tensor) -> Tensor:
+        return self.generate_stages(z, e)[-1]
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         x, e = batch["x"], self.embed_tokens(batch["t"])
         z = self.sample_latent(len(x))
         if phase == "D":
             with torch.no_grad():
-                fake = self._draw(z, e)[0]
-            wrong, valid = self.mismatched(e, batch["i"])
-            out = {
-                "real": bce(self.D(x, e), 1.0),
-                "wrong": bce(self.D(x, wrong), 0.0, valid),
-                "fake": bce(self.D(fake, e), 0.0),
-            }
-            out["loss"] = out["real"] + 0.5 * (out["wrong"] + out["fake"])
-            return out
-        fake, mu, logvar = self._draw(z, e)
+                fake = self.draw(z, e)
+            return self.d_loss(x, e, fake, batch["i"])
+        stages, mu, logvar = self._stages(z, e)
+        fake = stages[-1]
         out = {"adv": bce(self.D(fake, e), 1.0), "kl": ca_kl(mu, logvar)}
         out["loss"] = out["adv"] + self.config.kl_weight * out["kl"]
         return out
