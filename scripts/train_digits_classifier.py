@@ -17,10 +17,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from gankit.data.digits import digit_images
-from gankit.metrics.classifier import WEIGHTS, DigitsClassifier
+from gankit.metrics.classifier import WEIGHTS, DigitsClassifier, save_shipped
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "gankit" / "metrics" / "weights"
 RESOLUTIONS = (8, 16, 32, 64)
@@ -91,9 +90,7 @@ def main() -> None:
     start = time.perf_counter()
     model, card = train(args.epochs, args.seed)
     card["train_seconds"] = round(time.perf_counter() - start, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(args.out / WEIGHTS), metadata={"card": json.dumps(card)})
+    save_shipped(model, args.out / WEIGHTS, card)
     print(json.dumps(card, indent=1))
 
 

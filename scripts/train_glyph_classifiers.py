@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import Tensor
 
 from gankit.data.base import DataConfig, build_dataset, resize_images
@@ -38,6 +37,7 @@ from gankit.data.glyphs import (
     affine_thetas,
     warp,
 )
+from gankit.metrics.classifier import save_shipped
 from gankit.metrics.glyphs import OUTPUTS, TASKS, GlyphClassifier, weights_file
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "gankit" / "metrics" / "weights"
@@ -251,8 +251,7 @@ def train_one(name: str, epochs: int, seed: int, out: Path) -> dict[str, object]
         "command": f"python scripts/train_glyph_classifiers.py --only {name} --seed {seed}",
         "train_seconds": round(time.perf_counter() - start, 1),
     }
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / weights_file(name)), metadata={"card": json.dumps(card)})
+    save_shipped(model, out / weights_file(name), card)
     print(f"{name}: held-out accuracy {card['test_accuracy']}", flush=True)
     return card
 

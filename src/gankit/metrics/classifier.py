@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
+from pathlib import Path
 from typing import TypeVar
 
 import torch
-from safetensors.torch import load_file, safe_open
+from safetensors.torch import load_file, safe_open, save_file
 from torch import Tensor, nn
 
 from gankit.data.base import resize_images
@@ -71,6 +72,14 @@ def load_shipped(model: M, filename: str) -> M:
     with resources.as_file(path) as p:
         model.load_state_dict(load_file(str(p)))
     return model.requires_grad_(False).eval()
+
+
+def save_shipped(model: nn.Module, path: Path, card: dict[str, object]) -> None:
+    """Write `model`'s weights to the safetensors file `path` with `card` (how it was trained,
+    what it scores) in the metadata, where `weights_card` reads it: the training scripts'."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"card": json.dumps(card)})
 
 
 class DigitsClassifier(GrayClassifier):
