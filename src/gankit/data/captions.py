@@ -23,7 +23,13 @@ import torch
 from torch import Tensor
 
 from gankit.data.base import DataConfig, DataInfo, GANDataset, register_dataset
-from gankit.data.folder import DEFAULT_RESOLUTION, UNREADABLE, find_images, load_image
+from gankit.data.folder import (
+    DEFAULT_RESOLUTION,
+    UNREADABLE,
+    find_images,
+    load_image,
+    warn_unreadable,
+)
 from gankit.errors import GankitError
 from gankit.text.tokens import encode
 
@@ -151,10 +157,7 @@ def read_captioned_folder(
             continue
         captions += said[path]
         index += [len(images) - 1] * len(said[path])
-    if bad:
-        log.warning(
-            "skipped %d unreadable image file(s) under %s (first: %s)", len(bad), root, bad[0]
-        )
+    warn_unreadable(bad, root)
     if not images:
         raise GankitError(f"none of the {len(files)} image files under {root} could be read")
     return torch.from_numpy(np.stack(images)), captions, torch.tensor(index)

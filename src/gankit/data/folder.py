@@ -67,6 +67,12 @@ def read_image(path: str | Path, channels: int) -> torch.Tensor:
     return (x[None] if x.dim() == 2 else x.permute(2, 0, 1))[None]
 
 
+def warn_unreadable(bad: list[Path], root: Path, what: str = "image file(s)") -> None:
+    """One warning for all the files under `root` that could not be read (none: no warning)."""
+    if bad:
+        log.warning("skipped %d unreadable %s under %s (first: %s)", len(bad), what, root, bad[0])
+
+
 def _class_of(path: Path, root: Path) -> str | None:
     parts = path.relative_to(root).parts
     return parts[0] if len(parts) > 1 else None
@@ -92,10 +98,7 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
             kept.append(path)
         except UNREADABLE:
             bad.append(path)
-    if bad:
-        log.warning(
-            "skipped %d unreadable image file(s) under %s (first: %s)", len(bad), root, bad[0]
-        )
+    warn_unreadable(bad, root)
     if not images:
         raise GankitError(f"none of the {len(files)} image files under {root} could be read")
     x = torch.from_numpy(np.stack(images))  # [N, C, R, R] uint8

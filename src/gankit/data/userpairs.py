@@ -22,7 +22,6 @@ be read is skipped, pair and all, with one warning that counts them, as `folder:
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +35,10 @@ from gankit.data.folder import (
     find_images,
     fit_image,
     load_image,
+    warn_unreadable,
 )
 from gankit.data.pairs import PairedDataset, UnpairedDataset
 from gankit.errors import GankitError
-
-log = logging.getLogger("gankit")
 
 # what PIL raises for a file it cannot decode
 READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
@@ -55,11 +53,6 @@ def _images_in(folder: Path) -> list[Path]:
     if not files:
         raise GankitError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}")
     return files
-
-
-def _warn_unreadable(bad: list[Path], root: Path, what: str) -> None:
-    if bad:
-        log.warning("skipped %d unreadable %s under %s (first: %s)", len(bad), what, root, bad[0])
 
 
 # --- paired:PATH -------------------------------------------------------------------------------
@@ -188,7 +181,7 @@ def paired(cfg: DataConfig, arg: str | None) -> PairedDataset:
                 pairs.append(_read_two(a, b, resolution, cfg.channels))
         except READ_ERRORS:
             bad.append(a if b is None else _unreadable(a, b))
-    _warn_unreadable(bad, root, "pair(s)")
+    warn_unreadable(bad, root, "pair(s)")
     if not pairs:
         raise GankitError(f"none of the pairs under {root} could be read")
     xa = torch.from_numpy(np.stack([p[0] for p in pairs]))  # [N, C, R, R] uint8
@@ -243,7 +236,7 @@ def unpaired(cfg: DataConfig, arg: str | None) -> UnpairedDataset:
         images, bad = _read_domain(folders, resolution, cfg.channels)
         unreadable += bad
         domains[d] = images
-    _warn_unreadable(unreadable, root, "image file(s)")
+    warn_unreadable(unreadable, root, "image file(s)")
     for d, images in domains.items():
         if not images:
             names = ", ".join(str(f) for f in dirs[d])
