@@ -31,12 +31,11 @@ from gankit.data.folder import (
     warn_unreadable,
 )
 from gankit.errors import GankitError
-from gankit.text.tokens import encode
+from gankit.text.tokens import LONGEST, encode_to_longest
 
 log = logging.getLogger("gankit")
 
 CAPTIONS_FILE = "captions.jsonl"
-LONGEST = 256  # characters of a caption that are read; the rest is cut (with a warning)
 
 
 class CaptionedDataset(GANDataset):
@@ -59,10 +58,9 @@ class CaptionedDataset(GANDataset):
         self.x, self.info = x, info
         self.captions = list(captions)
         self.image_index = image_index.long()
-        longest = max((len(c) for c in self.captions), default=1)
-        if longest > LONGEST:
+        if any(len(c) > LONGEST for c in self.captions):
             log.warning("captions longer than %d characters are cut to %d", LONGEST, LONGEST)
-        self.tokens = encode(self.captions, max_len=min(longest, LONGEST))
+        self.tokens = encode_to_longest(self.captions)
 
     def __len__(self) -> int:
         return len(self.captions)

@@ -21,10 +21,22 @@ from gankit.text.joint import (
     retrieval_accuracy,
     train_joint,
 )
-from gankit.text.tokens import CHARS, MAX_LEN, PAD, UNK, VOCAB_SIZE, decode, encode, normalize
+from gankit.text.tokens import (
+    CHARS,
+    LONGEST,
+    MAX_LEN,
+    PAD,
+    UNK,
+    VOCAB_SIZE,
+    decode,
+    encode,
+    encode_to_longest,
+    normalize,
+)
 
 __all__ = [
     "CHARS",
+    "LONGEST",
     "MAX_LEN",
     "PAD",
     "SHIPPED",
@@ -35,6 +47,7 @@ __all__ = [
     "decode",
     "embed",
     "encode",
+    "encode_to_longest",
     "encoder_card",
     "joint_embedding_loss",
     "load_encoder",

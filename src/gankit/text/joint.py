@@ -25,7 +25,7 @@ from gankit.data.base import resize_images
 from gankit.errors import GankitError, TrainingDiverged
 from gankit.nn.conv import check_resolution
 from gankit.text.encoder import TextEncoder
-from gankit.text.tokens import encode
+from gankit.text.tokens import encode_to_longest
 
 
 class ImageEncoder(nn.Module):
@@ -158,9 +158,6 @@ def _joint_step(
     return loss.item()
 
 
-LONGEST_TEXT = 256  # characters of a caption that training reads
-
-
 def train_joint(
     images: Tensor,
     captions: list[str],
@@ -186,8 +183,7 @@ def train_joint(
     """
     _check_pairs(images, captions, image_index)
     device = images.device
-    longest = min(max(len(c) for c in captions), LONGEST_TEXT)
-    tokens = encode(captions, max_len=longest).to(device)  # [N, L]
+    tokens = encode_to_longest(captions).to(device)  # [N, L]
     image_index = image_index.to(device)
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):

@@ -22,6 +22,7 @@ UNK = 1
 CHARS = "abcdefghijklmnopqrstuvwxyz0123456789 ,.'-!?;:"
 VOCAB_SIZE = len(CHARS) + 2  # padding and UNK come first
 MAX_LEN = 96
+LONGEST = 256  # characters of a caption that training reads (`encode_to_longest`)
 UNK_CHAR = "\ufffd"  # what `decode` writes for UNK ("?" is in the vocabulary)
 
 _IDS = MappingProxyType({c: i + 2 for i, c in enumerate(CHARS)})
@@ -49,6 +50,11 @@ def encode(texts: Sequence[str], max_len: int = MAX_LEN) -> Tensor:
             raise GankitError(f"text {i} is empty or only whitespace: {text!r}")
         ids[i, : len(chars)] = torch.tensor([_IDS.get(c, UNK) for c in chars])
     return ids
+
+
+def encode_to_longest(texts: Sequence[str]) -> Tensor:
+    """`encode`, padded to the longest text, and cutting texts at `LONGEST` characters."""
+    return encode(texts, max_len=min(max((len(t) for t in texts), default=1), LONGEST))
 
 
 def decode(ids: Tensor) -> list[str]:
