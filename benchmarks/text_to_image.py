@@ -83,23 +83,23 @@ def scores(run_dir: Path, seed: int) -> dict:
     import gankit
     from gankit.metrics.distances import frechet_distance
     from gankit.metrics.shapes import shapes_features
-    from gankit.metrics.text import draw_for, held_out_captions, r_precision, text_consistency
+    from gankit.metrics.text import caption_scores, draw_for, held_out_captions
 
     handle = gankit.load(run_dir)
+    encoder = handle.model.config.text_encoder
     test, captions = held_out_captions(handle, seed)
     images = draw_for(handle, captions, seed)
-    out: dict = {"consistency": text_consistency(images, test)}
-    out["r_precision"] = r_precision(images, captions, test, handle.model.config.text_encoder)
+    consistency = caption_scores(images, captions, test, encoder)
+    out: dict = {"r_precision": consistency.pop("r_precision"), "consistency": consistency}
     real = test.x.float().div(127.5).sub(1.0)
     feats = shapes_features(images).double().numpy()
     out["fid"] = frechet_distance(feats, shapes_features(real).double().numpy())
     out["diversity"] = diversity(handle, captions[:DIVERSITY_CAPTIONS], real, seed)
     if handle.model.name == "stackgan" and handle.model.config.stage == 2:
         coarse = draw_for(handle, captions, seed, stage=1)
-        out["stage1_consistency"] = text_consistency(coarse, test)
-        out["stage1_r_precision"] = r_precision(
-            coarse, captions, test, handle.model.config.text_encoder
-        )
+        consistency = caption_scores(coarse, captions, test, encoder)
+        out["stage1_r_precision"] = consistency.pop("r_precision")
+        out["stage1_consistency"] = consistency
     return out
 
 

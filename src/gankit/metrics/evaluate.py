@@ -242,16 +242,15 @@ def path_length(ctx: EvalContext) -> dict[str, float]:
     "text", help="text-to-image on shapes: attribute consistency (seen/unseen), R-precision"
 )
 def text_scores(ctx: EvalContext) -> dict[str, float]:
-    from gankit.metrics.text import draw_for, held_out_captions, r_precision, text_consistency
+    from gankit.metrics.text import caption_scores, draw_for, held_out_captions
 
     if ctx.info.name != "shapes" or not ctx.handle.text_conditioned:
         raise GankitError("the text metric needs a text-to-image model trained on shapes")
     test, captions = held_out_captions(ctx.handle, ctx.seed)
     images = draw_for(ctx.handle, captions, ctx.seed)
-    out = {f"consistency_{k}": v for k, v in text_consistency(images, test).items()}
     encoder = ctx.handle.model.config.text_encoder  # type: ignore[attr-defined]
-    out["r_precision"] = r_precision(images, captions, test, encoder, ctx.seed)
-    return out
+    scores = caption_scores(images, captions, test, encoder, ctx.seed)
+    return {k if k == "r_precision" else f"consistency_{k}": v for k, v in scores.items()}
 
 
 def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:

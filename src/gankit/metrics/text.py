@@ -77,3 +77,13 @@ def r_precision(
         scores = txt[pool] @ img[k]
         hits += int(scores[0] > scores[1:].max())
     return hits / len(captions)
+
+
+def caption_scores(
+    images: Tensor, captions: list[str], test: ShapesDataset, encoder: str, seed: int = 0
+) -> dict[str, float]:
+    """`text_consistency` of samples drawn for held-out `captions` (one per scene of `test`),
+    and their `r_precision` under the key "r_precision"."""
+    out = text_consistency(images, test)
+    out["r_precision"] = r_precision(images, captions, test, encoder, seed)
+    return out
