@@ -165,16 +165,15 @@ class Generator:
 
     def caption_embeddings(self, text: str | Sequence[str] | None, n: int) -> Tensor:
         """The embeddings [n, E] of one caption (repeated) or of n captions."""
-        if not self.text_conditioned:
+        from gankit.models.text2image import TextToImageModel
+
+        if not isinstance(self.model, TextToImageModel):
             raise GankitError(f"{self.config.model_name} does not take text")
         if text is None:
             raise GankitError(f"{self.config.model_name} draws images of captions: give text")
         texts = [text] if isinstance(text, str) else list(text)
         if len(texts) not in (1, n):
             raise GankitError(f"give one caption or {n} (one per sample), got {len(texts)}")
-        from gankit.models.text2image import TextToImageModel
-
-        assert isinstance(self.model, TextToImageModel)
         e = self.model.embed_texts(texts)
         return e.expand(n, -1) if len(texts) == 1 else e
 
