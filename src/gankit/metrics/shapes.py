@@ -1,12 +1,14 @@
 """The shipped attribute classifier of the `shapes` scenes, and text–image consistency.
 
 A small CNN with one head per attribute (the first shape's kind, colour, size and position, and
-the background), trained by `scripts/train_shapes_classifier.py` on single-shape scenes of the
-training split only; its held-out accuracy, seen and unseen combinations apart, is in its card.
+the background), trained by `scripts/train_shapes_classifier.py` on the renderer's own `judge`
+scenes (one shape, any combination, never shown to a generative model); its accuracy on the
+held-out test split, seen and unseen combinations apart, is in its card.
 It reads RGB images in [−1, 1] resized to 32×32, so samples of any resolution are judged alike.
 
 `caption_consistency(images, attributes)`: how often each attribute of a generated image is
-what its caption said (the scenes' ground truth), and how often all five are.
+what its caption said (the scenes' ground truth), how often kind and colour both are, and how
+often all five are.
 """
 
 from __future__ import annotations
