@@ -216,6 +216,12 @@ class GANModel(nn.Module):
         """Whether `generate` takes class labels."""
         return False
 
+    def draw_device(self, generator: torch.Generator | None) -> torch.device:
+        """Where random draws happen: on `generator`'s device when one is given (so that a
+        seeded CPU generator gives the same latents whatever device the model is on), else on
+        the model's. Draws are moved to the model's device afterwards."""
+        return generator.device if generator is not None else self.device
+
     def sample_latent(
         self,
         n: int,
@@ -230,7 +236,7 @@ class GANModel(nn.Module):
             truncation: the truncation trick (Brock et al. 2019) for Gaussian latents: entries
                 beyond ±truncation are redrawn, trading variety for fidelity.
         """
-        device = generator.device if generator is not None else self.device
+        device = self.draw_device(generator)
         cfg = self.config
         return sample_noise(n, cfg.z_dim, cfg.z_dist, device, generator, truncation).to(self.device)
 
@@ -268,7 +274,7 @@ class GANModel(nn.Module):
         """Uniformly drawn class labels [n] for a conditional model; None otherwise."""
         if not self.conditional:
             return None
-        device = generator.device if generator is not None else self.device
+        device = self.draw_device(generator)
         y = torch.randint(self.info.num_classes, (n,), generator=generator, device=device)
         return y.to(self.device)
 

@@ -161,7 +161,7 @@ class InfoGAN(GANModel):
         """[noise, one-hot categorical codes, continuous codes ~ U[-1, 1]] (truncation applies
         to the noise only)."""
         noise = super().sample_latent(n, generator=generator, truncation=truncation)
-        device = generator.device if generator is not None else self.device
+        device = self.draw_device(generator)
         parts = [noise]
         for code in self.codes:
             if code.kind == "categorical":

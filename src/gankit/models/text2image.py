@@ -504,7 +504,7 @@ class StackGAN(TextToImageModel):
         truncation: float | None = None,
     ) -> Tensor:
         z = super().sample_latent(n, generator=generator, truncation=truncation)
-        device = generator.device if generator is not None else self.device
+        device = self.draw_device(generator)
         extra = self.config.c_dim * self.config.stage
         eps = sample_noise(n, extra, "normal", device, generator).to(self.device)
         return torch.cat([z, eps], 1)
