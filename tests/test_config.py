@@ -264,7 +264,7 @@ def test_resolution_errors(tmp_path: Path) -> None:
         resolve_run_config("dcgn", "digits")
     with pytest.raises(GankitError, match="did you mean 'digits'"):
         resolve_run_config("dcgan", "digts")
-    with pytest.raises(GankitError, match=r"train\.steps must be positive"):
+    with pytest.raises(GankitError, match=r"train\.steps must be at least 1"):
         resolve_run_config("dcgan", "digits", sets=["train.steps=0"])
     with pytest.raises(GankitError, match=r"bad value True for data\.channels"):
         resolve_run_config("dcgan", "digits", sets=["data.channels=true"])
@@ -333,26 +333,27 @@ def test_run_config_round_trips() -> None:
 @pytest.mark.parametrize(
     ("field_name", "value", "message"),
     [
-        ("steps", 0, "train.steps must be positive"),
-        ("steps", -5, "train.steps must be positive"),
-        ("batch_size", 0, "train.batch_size must be positive"),
-        ("samples", -1, "train.samples must be positive"),
-        ("log_every", -1, "train.log_every must not be negative"),
-        ("sample_every", -1, "train.sample_every must not be negative"),
-        ("checkpoint_every", -1, "train.checkpoint_every must not be negative"),
-        ("keep_checkpoints", -2, "train.keep_checkpoints must not be negative"),
-        ("ema_start", -1, "train.ema_start must not be negative"),
+        ("steps", 0, "train.steps must be at least 1, got 0"),
+        ("steps", -5, "train.steps must be at least 1"),
+        ("batch_size", 0, "train.batch_size must be at least 1"),
+        ("samples", -1, "train.samples must be at least 1"),
+        ("log_every", -1, "train.log_every must be at least 0"),
+        ("sample_every", -1, "train.sample_every must be at least 0"),
+        ("checkpoint_every", -1, "train.checkpoint_every must be at least 0"),
+        ("keep_checkpoints", -2, "train.keep_checkpoints must be at least 0"),
+        ("ema_start", -1, "train.ema_start must be at least 0"),
         ("ema_decay", 1.0, r"train.ema_decay must be in \[0, 1\)"),
         ("ema_decay", -0.1, r"train.ema_decay must be in \[0, 1\)"),
     ],
 )
-def test_train_config_validate_rejects(field_name: str, value: Any, message: str) -> None:
+def test_train_config_rejects_out_of_range(field_name: str, value: Any, message: str) -> None:
     with pytest.raises(GankitError, match=message):
-        TrainConfig(**{field_name: value}).validate()
+        from_dict(TrainConfig, {field_name: value}, where="train.")
+    with pytest.raises(GankitError, match=message.replace("train.", "TrainConfig.")):
+        TrainConfig(**{field_name: value})  # built in Python: the same check
 
 
-def test_train_config_validate_accepts_edges() -> None:
-    TrainConfig().validate()
+def test_train_config_accepts_edges() -> None:
     TrainConfig(
         steps=1,
         batch_size=1,
@@ -362,4 +363,82 @@ def test_train_config_validate_accepts_edges() -> None:
         checkpoint_every=0,
         keep_checkpoints=0,
         ema_decay=0.0,
-    ).validate()
+    )
+
+
+# --- declared ranges ---------------------------------------------------------------------------
+
+
+def _config_classes() -> list[type]:
+    from gankit.models.base import OptimConfig
+
+    return [DataConfig, TrainConfig, OptimConfig, *(e.obj.Config for e in MODELS)]
+
+
+def _numbers_without_range(tp: Any, where: str) -> list[str]:
+    """The int/float leaves of type `tp` that carry no `Range`."""
+    import typing
+
+    from gankit.config import Range
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        if any(isinstance(a, Range) for a in args[1:]):
+            return []
+        return _numbers_without_range(args[0], where)
+    if tp in (int, float):
+        return [where]
+    return [
+        name
+        for arg in args
+        if arg is not Ellipsis and arg is not type(None) and not isinstance(arg, str | int)
+        for name in _numbers_without_range(arg, where)
+    ]
+
+
+@pytest.mark.parametrize("cls", _config_classes(), ids=lambda c: c.__qualname__)
+def test_every_numeric_config_field_declares_its_range(cls: type) -> None:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls, include_extras=True)
+    missing = [
+        name
+        for f in dataclasses.fields(cls)
+        for name in _numbers_without_range(hints[f.name], f"{cls.__qualname__}.{f.name}")
+    ]
+    assert not missing, f"declare a Range for: {', '.join(missing)}"
+    cls()  # and every default lies in its range
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.g_opt.lr=-1", r"model\.g_opt\.lr must be at least 0, got -1"),
+        ("model.g_opt.lr=.nan", r"model\.g_opt\.lr must be a finite number"),
+        ("model.g_opt.betas=0.5", r"model\.g_opt\.betas must be a list, got 0\.5"),
+        ("model.g_opt.betas=[0.5, 1]", r"model\.g_opt\.betas\[1\] must be in \[0, 1\)"),
+        ("model.g_channels=0", r"model\.g_channels must be at least 1, got 0"),
+        ("model.z_dim=-3", r"model\.z_dim must be at least 1"),
+        ("model.d_dropout=1", r"model\.d_dropout must be in \[0, 1\)"),
+        ("data.resolution=1000000", r"data\.resolution must be in \[1, 4096\], got 1000000"),
+        ("train=5", "train must be a mapping of keys to values, got 5"),
+        ("model=5", "model must be a mapping of keys to values, got 5"),
+        ("data=[1, 2]", r"data must be a mapping of keys to values, got \[1, 2\]"),
+    ],
+)
+def test_out_of_range_and_wrong_shape_overrides_are_user_errors(
+    override: str, message: str
+) -> None:
+    with pytest.raises(GankitError, match=message):
+        resolve_run_config("dcgan", "digits", sets=[override])
+
+
+def test_configs_built_in_python_are_checked_too() -> None:
+    from gankit.models.base import OptimConfig
+
+    with pytest.raises(GankitError, match=r"OptimConfig\.lr must be at least 0"):
+        OptimConfig(lr=-1.0)
+    with pytest.raises(GankitError, match=r"DataConfig\.resolution must be in \[1, 4096\]"):
+        DataConfig("digits", resolution=0)
+    assert OptimConfig(betas=[0, 0.9]).betas == (0.0, 0.9)  # type: ignore[arg-type]

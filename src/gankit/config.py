@@ -4,18 +4,29 @@ overrides.
 Every model, dataset and the trainer has a dataclass config. A run's config is the nested dict
 `{"model": {"name": ..., **model fields}, "data": {...}, "train": {...}}`, resolved in this
 order: dataclass defaults < preset YAML < user config file < CLI flags < `--set key=value`.
-Unknown keys and values of the wrong type are user errors that name the key.
+Unknown keys, values of the wrong type and numbers outside their field's range are user errors
+that name the key.
+
+A numeric field declares its range in its type, `Annotated[int, Range(1)]`, or with one of the
+aliases below (`PosInt`, `NonNegInt`, `PosFloat`, `NonNegFloat`, `UnitFloat`, `Dropout`,
+`Beta`, `Real`); the check
+runs once, when the config is built, so that nothing out of range ever reaches torch (a negative
+learning rate, a width of 0). Every int and float field of a config must declare one; a test
+enforces it, so that a new field cannot forget.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import functools
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import yaml
 
@@ -24,14 +35,59 @@ from gankit.errors import GankitError
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The interval a numeric config field accepts, declared in its type:
+    `Annotated[float, Range(0, 1, high_open=True)]` is [0, 1). None leaves a side unbounded."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (
+            self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        )
+
+    def describe(self) -> str:
+        """`at least 1`, `positive`, `in [0, 1)`, `any number`: what follows "must be"."""
+        low, high = self.low, self.high
+        if low is not None and high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{low:g}, {high:g}{right}"
+        if low is not None:
+            if low == 0 and self.low_open:
+                return "positive"
+            return f"{'more than' if self.low_open else 'at least'} {low:g}"
+        if high is not None:
+            return f"{'less than' if self.high_open else 'at most'} {high:g}"
+        return "any number"
+
+
+PosInt = Annotated[int, Range(1)]
+NonNegInt = Annotated[int, Range(0)]
+PosFloat = Annotated[float, Range(0, low_open=True)]
+NonNegFloat = Annotated[float, Range(0)]
+UnitFloat = Annotated[float, Range(0, 1)]  # a probability, a fraction, a mixing weight
+Dropout = Annotated[float, Range(0, 1, high_open=True)]  # 1 would zero every unit
+Beta = Annotated[float, Range(0, 1, high_open=True)]  # Adam's moment decays
+Real = Annotated[float, Range()]  # any finite number, said explicitly (LSGAN's a-b-c coding)
+
+
 def from_dict(cls: type[T], values: Mapping[str, Any] | None, *, where: str = "") -> T:
     """Build dataclass `cls` from `values`, coercing and checking every field's type.
 
     Raises:
         GankitError: on an unknown key or a value that does not fit the field's type.
     """
+    if values is not None and not isinstance(values, Mapping):
+        section = where.rstrip(".") or cls.__name__
+        raise GankitError(f"{section} must be a mapping of keys to values, got {values!r}")
     values = dict(values or {})
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
     if unknown:
@@ -46,6 +102,22 @@ def from_dict(cls: type[T], values: Mapping[str, Any] | None, *, where: str = ""
             values[name] = {**_init_values(default), **value}
     kwargs = {name: _coerce(hints[name], value, f"{where}{name}") for name, value in values.items()}
     return cls(**kwargs)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def check_fields(obj: Any) -> None:
+    """Check (and coerce in place) every field of config dataclass `obj` against its declared
+    type and range. Config classes call it from `__post_init__`, so that a config built in Python
+    (`OptimConfig(lr=-1)`) is refused as one built from YAML or `--set` is."""
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        if f.init:
+            value = _coerce(hints[f.name], getattr(obj, f.name), f"{type(obj).__name__}.{f.name}")
+            object.__setattr__(obj, f.name, value)
 
 
 def _default(field: dataclasses.Field[Any]) -> Any:
@@ -77,6 +149,12 @@ def _plain(value: Any) -> Any:
 def _coerce(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is Annotated:
+        value = _coerce(args[0], value, key)
+        for rule in args[1:]:
+            if isinstance(rule, Range) and not rule.contains(value):
+                raise GankitError(f"{key} must be {rule.describe()}, got {value!r}")
+        return value
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -128,14 +206,17 @@ def _scalar(tp: Any, value: Any, key: str) -> Any:
             return int(value)
         raise GankitError(f"{key} must be an integer, got {value!r}")
     if tp is float:
+        number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise GankitError(f"{key} must be a number, got {value!r}")
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is None:
+            raise GankitError(f"{key} must be a number, got {value!r}")
+        if not math.isfinite(number):  # YAML's .nan and .inf are floats too
+            raise GankitError(f"{key} must be a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.config import NonNegInt, PosInt, Range, check_fields
 from gankit.errors import GankitError
 from gankit.registry import Registry
 
 Batch = dict[str, Tensor]
+MAX_RESOLUTION = 4096  # the largest image side gankit builds a dataset or a model at
 
 
 @dataclass
@@ -40,11 +42,14 @@ class DataConfig:
     """
 
     spec: str = "digits"
-    resolution: int | None = None
+    resolution: Annotated[int, Range(1, MAX_RESOLUTION)] | None = None
     split: Literal["train", "test", "all"] = "train"
-    size: int | None = None
-    seed: int = 0
+    size: PosInt | None = None
+    seed: NonNegInt = 0
     channels: Literal[1, 3] = 3
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -178,10 +183,6 @@ def spec_usage(name: str) -> str:
 def build_dataset(cfg: DataConfig) -> GANDataset:
     """Resolve `cfg.spec` to a dataset."""
     name, arg = split_spec(cfg.spec)
-    if cfg.resolution is not None and not 1 <= cfg.resolution <= 4096:
-        raise GankitError(f"resolution must be between 1 and 4096, got {cfg.resolution}")
-    if cfg.size is not None and cfg.size < 1:
-        raise GankitError(f"data.size must be positive, got {cfg.size}")
     return DATASETS.get(name)(cfg, arg)
 
 

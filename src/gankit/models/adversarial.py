@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
+from gankit.config import Dropout, NonNegInt, PosFloat, PosInt
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.base import (
@@ -63,24 +64,24 @@ class AdversarialConfig(ModelConfig):
         g_opt, d_opt: optimisers of the generator and the discriminator.
     """
 
-    n_critic: int = 1
-    init_std: float | None = None
+    n_critic: PosInt = 1
+    init_std: PosFloat | None = None
     arch: Arch = "auto"
-    g_hidden: tuple[int, ...] = (512, 512, 512)
+    g_hidden: tuple[PosInt, ...] = (512, 512, 512)
     g_norm: Literal["none", "batch", "layer"] = "none"
-    d_hidden: tuple[int, ...] = (512, 512, 512)
+    d_hidden: tuple[PosInt, ...] = (512, 512, 512)
     d_act: Literal["relu", "leaky_relu", "maxout"] = "leaky_relu"
-    d_maxout: int = 5
-    d_dropout: float = 0.0
-    d_input_dropout: float = 0.0
-    g_channels: int = 64
-    d_channels: int = 64
-    max_channels: int = 512
+    d_maxout: PosInt = 5
+    d_dropout: Dropout = 0.0
+    d_input_dropout: Dropout = 0.0
+    g_channels: PosInt = 64
+    d_channels: PosInt = 64
+    max_channels: PosInt = 512
     d_norm: Literal["batch", "layer", "none"] = "batch"
     conditional: bool = False
-    label_embed: int = 0
+    label_embed: NonNegInt = 0
     projection: bool = False
-    pack: int = 1
+    pack: PosInt = 1
     g_opt: OptimConfig = field(default_factory=OptimConfig)
     d_opt: OptimConfig = field(default_factory=OptimConfig)
 
@@ -130,10 +131,6 @@ class AdversarialModel(GANModel):
             raise GankitError(
                 f"model.conditional needs labelled data; {info.name!r} has no class labels"
             )
-        if config.label_embed < 0:
-            raise GankitError(f"model.label_embed must not be negative, got {config.label_embed}")
-        if config.pack < 1:
-            raise GankitError(f"model.pack must be at least 1, got {config.pack}")
         if config.pack > 1 and config.conditional:
             raise GankitError("model.pack does not combine with model.conditional")
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit.config import Beta, NonNegFloat, PosInt, UnitFloat, check_fields
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.registry import Registry
@@ -21,12 +22,15 @@ class OptimConfig:
     """One optimiser. `betas` are Adam's; `alpha` and `momentum` are RMSprop's (and SGD's)."""
 
     name: Literal["adam", "rmsprop", "sgd"] = "adam"
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    alpha: float = 0.99
-    momentum: float = 0.0
-    eps: float = 1e-8
-    weight_decay: float = 0.0
+    lr: NonNegFloat = 2e-4
+    betas: tuple[Beta, Beta] = (0.5, 0.999)
+    alpha: UnitFloat = 0.99
+    momentum: NonNegFloat = 0.0
+    eps: NonNegFloat = 1e-8
+    weight_decay: NonNegFloat = 0.0
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -98,8 +102,11 @@ class Code:
 class ModelConfig:
     """Fields every model shares: the latent prior."""
 
-    z_dim: int = 100
+    z_dim: PosInt = 100
     z_dist: Literal["normal", "uniform"] = "normal"
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class GANModel(nn.Module):

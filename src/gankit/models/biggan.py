@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from gankit.config import NonNegFloat, NonNegInt, PosInt
 from gankit.data.base import DataInfo
 from gankit.errors import GankitError
 from gankit.losses import hinge_g, orthogonal_reg
@@ -35,14 +36,14 @@ class BigGANConfig(SAGANConfig):
         init: orthogonal (Saxe et al. 2014).
     """
 
-    z_dim: int = 120
-    shared_dim: int = 128
+    z_dim: PosInt = 120
+    shared_dim: NonNegInt = 128
     hierarchical: bool = True
-    g_channels: int = 96
-    d_channels: int = 96
-    attention_resolution: int = 64
-    ortho: float = 1e-4
-    n_critic: int = 2
+    g_channels: PosInt = 96
+    d_channels: PosInt = 96
+    attention_resolution: NonNegInt = 64
+    ortho: NonNegFloat = 1e-4
+    n_critic: PosInt = 2
     init: Init = "ortho"
     g_opt: OptimConfig = field(
         default_factory=lambda: OptimConfig("adam", 5e-5, (0.0, 0.999), eps=1e-6)
@@ -94,8 +95,6 @@ class BigGAN(SAGAN):
                 f"model.z_dim {config.z_dim} does not split into {blocks + 1} chunks "
                 f"(one per generator block, plus one)"
             )
-        if config.ortho < 0:
-            raise GankitError(f"model.ortho must not be negative, got {config.ortho}")
 
     def ortho_weights(self) -> list[Tensor]:
         """G's weights under orthogonal regularisation: every matrix or filter bank (the raw

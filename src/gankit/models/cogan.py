@@ -24,12 +24,13 @@ here are in [−1, 1]; and the losses are computed from logits (the same BCE, nu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import PosInt, Range
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -64,11 +65,11 @@ class CoGANConfig(ModelConfig):
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
-    g_channels: int = 128
-    d_channels: tuple[int, int] = (20, 50)
-    d_hidden: int = 500
-    g_shared: int = 4
-    d_shared: int = 3
+    g_channels: PosInt = 128
+    d_channels: tuple[PosInt, PosInt] = (20, 50)
+    d_hidden: PosInt = 500
+    g_shared: Annotated[int, Range(0, G_LAYERS - 1)] = 4
+    d_shared: Annotated[int, Range(0, D_LAYERS - 1)] = 3
     g_opt: OptimConfig = field(default_factory=_adam)
     d_opt: OptimConfig = field(default_factory=_adam)
 
@@ -210,18 +211,6 @@ class CoGAN(GANModel):
             raise GankitError(
                 f"cogan needs square images of side at least {MIN_RESOLUTION}, got {h}×{w}"
             )
-        if not 0 <= config.g_shared < G_LAYERS:
-            raise GankitError(
-                f"model.g_shared counts shared generator layers: 0 to {G_LAYERS - 1}, "
-                f"got {config.g_shared}"
-            )
-        if not 0 <= config.d_shared < D_LAYERS:
-            raise GankitError(
-                f"model.d_shared counts shared discriminator layers: 0 to {D_LAYERS - 1}, "
-                f"got {config.d_shared}"
-            )
-        if config.g_channels < 1 or config.d_hidden < 1 or min(config.d_channels) < 1:
-            raise GankitError("cogan's widths must be positive")
 
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """Pairs [N, 2, C, R, R] from z [N, z_dim]: [:, 0] in domain A, [:, 1] in B."""

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt, UnitFloat
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -146,16 +147,16 @@ class CycleGANConfig(ModelConfig):
         g_opt, d_opt: the optimisers of both generators and of both discriminators.
     """
 
-    cycle: float = 10.0
-    identity: float = 0.5
-    pool_size: int = 50
-    g_channels: int = 64
-    d_channels: int = 64
-    max_channels: int = 512
-    blocks: int | None = None
-    d_layers: int | None = None
-    init_std: float | None = 0.02
-    decay_start: float = 0.5
+    cycle: NonNegFloat = 10.0
+    identity: NonNegFloat = 0.5
+    pool_size: NonNegInt = 50
+    g_channels: PosInt = 64
+    d_channels: PosInt = 64
+    max_channels: PosInt = 512
+    blocks: NonNegInt | None = None
+    d_layers: PosInt | None = None
+    init_std: PosFloat | None = 0.02
+    decay_start: UnitFloat = 0.5
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 
@@ -199,16 +200,6 @@ class CycleGAN(TwoWayModel):
             raise GankitError(
                 f"cyclegan needs a resolution of at least 16 and a multiple of 4, got {side}"
             )
-        for key in ("cycle", "identity"):
-            if getattr(config, key) < 0:
-                raise GankitError(f"model.{key} must not be negative, got {getattr(config, key)}")
-        if config.pool_size < 0:
-            raise GankitError(f"model.pool_size must not be negative, got {config.pool_size}")
-        if config.blocks is not None and config.blocks < 0:
-            raise GankitError(f"model.blocks must not be negative, got {config.blocks}")
-        if config.d_layers is not None and config.d_layers < 1:
-            raise GankitError(f"model.d_layers must be at least 1, got {config.d_layers}")
-        constant_then_linear(config.decay_start)  # checks the fraction
 
     def build_generator(self, c_in: int, c_out: int) -> ResNetGenerator:
         cfg = self.config
@@ -306,15 +297,15 @@ class DiscoGANConfig(ModelConfig):
         g_opt, d_opt: the optimisers of both generators and of both discriminators.
     """
 
-    recon_weight: float = 0.5
-    start_recon_weight: float = 0.01
-    curriculum: int = 10_000
-    fm_weight: float = 0.9
-    update_interval: int = 3
-    g_channels: int = 64
-    d_channels: int = 64
-    max_channels: int = 512
-    init_std: float | None = None
+    recon_weight: UnitFloat = 0.5
+    start_recon_weight: UnitFloat = 0.01
+    curriculum: NonNegInt = 10_000
+    fm_weight: UnitFloat = 0.9
+    update_interval: PosInt = 3
+    g_channels: PosInt = 64
+    d_channels: PosInt = 64
+    max_channels: PosInt = 512
+    init_std: PosFloat | None = None
     g_opt: OptimConfig = field(
         default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999), weight_decay=1e-5)
     )
@@ -354,16 +345,6 @@ class DiscoGAN(TwoWayModel):
         super().check_data(config, info)
         assert isinstance(config, DiscoGANConfig)
         check_power_of_two(info.shape[-1], minimum=8, model="discogan")
-        for key in ("recon_weight", "start_recon_weight", "fm_weight"):
-            value = getattr(config, key)
-            if not 0.0 <= value <= 1.0:
-                raise GankitError(f"model.{key} must be in [0, 1], got {value}")
-        if config.curriculum < 0:
-            raise GankitError(f"model.curriculum must not be negative, got {config.curriculum}")
-        if config.update_interval < 1:
-            raise GankitError(
-                f"model.update_interval must be at least 1, got {config.update_interval}"
-            )
 
     def build_generator(self, c_in: int, c_out: int) -> EncoderDecoderGenerator:
         cfg = self.config

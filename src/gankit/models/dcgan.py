@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from gankit.config import PosFloat, PosInt
 from gankit.models.adversarial import AdversarialModel, Arch
 from gankit.models.base import OptimConfig, register_model
 from gankit.models.gan import BCEConfig, BCELosses
@@ -22,11 +23,11 @@ class DCGANConfig(BCEConfig):
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
-    init_std: float | None = 0.02
+    init_std: PosFloat | None = 0.02
     arch: Arch = "dcgan"
-    g_channels: int = 128
-    d_channels: int = 128
-    max_channels: int = 1024
+    g_channels: PosInt = 128
+    d_channels: PosInt = 128
+    max_channels: PosInt = 1024
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 from torch import Tensor
 
 from gankit import losses
+from gankit.config import Dropout, PosInt
 from gankit.models.adversarial import AdversarialConfig, AdversarialModel, Arch, mean_prob
 from gankit.models.base import OptimConfig, register_model
 
@@ -35,12 +36,12 @@ class GANConfig(BCEConfig):
 
     z_dist: Literal["normal", "uniform"] = "uniform"
     arch: Arch = "mlp"
-    g_hidden: tuple[int, ...] = (1200, 1200)
-    d_hidden: tuple[int, ...] = (240, 240)
+    g_hidden: tuple[PosInt, ...] = (1200, 1200)
+    d_hidden: tuple[PosInt, ...] = (240, 240)
     d_act: Literal["relu", "leaky_relu", "maxout"] = "maxout"
-    d_maxout: int = 5
-    d_dropout: float = 0.5
-    d_input_dropout: float = 0.2
+    d_maxout: PosInt = 5
+    d_dropout: Dropout = 0.5
+    d_input_dropout: Dropout = 0.2
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 
@@ -85,7 +86,7 @@ class CGANConfig(GANConfig):
     """
 
     conditional: bool = True
-    d_input_dropout: float = 0.0
+    d_input_dropout: Dropout = 0.0
 
 
 @register_model("cgan", help="Mirza & Osindero 2014: the label conditions G and D")

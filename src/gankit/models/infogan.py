@@ -4,13 +4,14 @@ Maximizing Generative Adversarial Nets"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt, Range
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -36,16 +37,16 @@ class InfoGANConfig(ModelConfig):
         q_hidden: the Q head's hidden layer (128).
     """
 
-    z_dim: int = 62
+    z_dim: PosInt = 62
     z_dist: Literal["normal", "uniform"] = "uniform"
-    categorical: tuple[int, ...] = (10,)
-    continuous: int = 2
-    info_weight: float = 1.0
-    continuous_weight: float = 1.0
-    g_fc: int = 1024
-    channels: int = 64
-    q_hidden: int = 128
-    init_std: float | None = 0.02
+    categorical: tuple[Annotated[int, Range(2)], ...] = (10,)
+    continuous: NonNegInt = 2
+    info_weight: NonNegFloat = 1.0
+    continuous_weight: NonNegFloat = 1.0
+    g_fc: PosInt = 1024
+    channels: PosInt = 64
+    q_hidden: PosInt = 128
+    init_std: PosFloat | None = 0.02
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-3, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 

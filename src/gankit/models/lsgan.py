@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from torch import Tensor
 
 from gankit import losses
+from gankit.config import PosFloat, Real
 from gankit.models.adversarial import AdversarialConfig, AdversarialModel
 from gankit.models.base import OptimConfig, register_model
 
@@ -24,10 +25,10 @@ class LSGANConfig(AdversarialConfig):
     """
 
     z_dist: Literal["normal", "uniform"] = "uniform"
-    init_std: float | None = 0.02
-    a: float = 0.0
-    b: float = 1.0
-    c: float = 1.0
+    init_std: PosFloat | None = 0.02
+    a: Real = 0.0
+    b: Real = 1.0
+    c: Real = 1.0
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 

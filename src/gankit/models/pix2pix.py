@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit import losses
+from gankit.config import Dropout, NonNegFloat, NonNegInt, PosFloat, PosInt, UnitFloat
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -54,17 +55,17 @@ class Pix2PixConfig(ModelConfig):
         g_opt, d_opt: the optimisers of the generator and the discriminator.
     """
 
-    l1: float = 100.0
-    g_channels: int = 64
-    d_channels: int = 64
-    max_channels: int = 512
-    dropout: float = 0.5
-    dropout_blocks: int = 3
-    d_layers: int | None = None
+    l1: NonNegFloat = 100.0
+    g_channels: PosInt = 64
+    d_channels: PosInt = 64
+    max_channels: PosInt = 512
+    dropout: Dropout = 0.5
+    dropout_blocks: NonNegInt = 3
+    d_layers: PosInt | None = None
     norm: Norm = "batch"
     paper_inference: bool = True
-    init_std: float | None = 0.02
-    decay_start: float = 1.0
+    init_std: PosFloat | None = 0.02
+    decay_start: UnitFloat = 1.0
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 2e-4, (0.5, 0.999)))
 
@@ -120,13 +121,6 @@ class Pix2Pix(GANModel):
                 f"{info.shape[1:]} with {info.shape_b[1:]} (super-resolution pairs: use srgan)"
             )
         check_power_of_two(info.shape_b[-1], minimum=8, model="pix2pix")
-        if config.d_layers is not None and config.d_layers < 1:
-            raise GankitError(f"model.d_layers must be at least 1, got {config.d_layers}")
-        if not 0.0 <= config.dropout < 1.0:
-            raise GankitError(f"model.dropout must be in [0, 1), got {config.dropout}")
-        if config.l1 < 0:
-            raise GankitError(f"model.l1 must not be negative, got {config.l1}")
-        constant_then_linear(config.decay_start)  # checks the fraction
 
     @property
     def input_multiple(self) -> int:

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosInt
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.base import (
@@ -70,15 +71,15 @@ class ProGANConfig(ModelConfig):
         g_opt, d_opt: optimisers of the generator and the discriminator.
     """
 
-    z_dim: int = 512
+    z_dim: PosInt = 512
     z_dist: Literal["normal", "uniform"] = "normal"
-    fmap_base: int = 8192
-    fmap_max: int = 512
-    phase_images: int = 800_000
-    mbstd_group: int = 4
-    n_critic: int = 1
-    gp_weight: float = 10.0
-    drift: float = 0.001
+    fmap_base: PosInt = 8192
+    fmap_max: PosInt = 512
+    phase_images: NonNegInt = 800_000
+    mbstd_group: NonNegInt = 4
+    n_critic: PosInt = 1
+    gp_weight: NonNegFloat = 10.0
+    drift: NonNegFloat = 0.001
     g_opt: OptimConfig = field(default_factory=_paper_adam)
     d_opt: OptimConfig = field(default_factory=_paper_adam)
 
@@ -319,14 +320,6 @@ class ProGAN(GANModel):
         super().check_data(config, info)
         assert isinstance(config, ProGANConfig)
         check_resolution(info.shape[-1], minimum=4)
-        if config.phase_images < 0:
-            raise GankitError(f"model.phase_images must not be negative, got {config.phase_images}")
-        if config.fmap_base < 1 or config.fmap_max < 1:
-            raise GankitError("model.fmap_base and model.fmap_max must be positive")
-        if config.n_critic < 1:
-            raise GankitError(f"model.n_critic must be at least 1, got {config.n_critic}")
-        if config.mbstd_group < 0:
-            raise GankitError(f"model.mbstd_group must not be negative, got {config.mbstd_group}")
 
     # ------------------------------------------------------------------ the schedule
     def set_progress(self, images: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from gankit.config import NonNegInt, PosInt
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.losses import hinge_d, hinge_g
@@ -47,14 +48,14 @@ class SAGANConfig(ModelConfig):
         g_opt, d_opt: TTUR (Heusel et al. 2017): Adam, β = (0, 0.9), G 1e-4, D 4e-4.
     """
 
-    z_dim: int = 128
-    g_channels: int = 64
-    d_channels: int = 64
-    attention_resolution: int = 32
+    z_dim: PosInt = 128
+    g_channels: PosInt = 64
+    d_channels: PosInt = 64
+    attention_resolution: NonNegInt = 32
     g_spectral_norm: bool = True
     d_spectral_norm: bool = True
     init: Init = "xavier"
-    n_critic: int = 1
+    n_critic: PosInt = 1
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.0, 0.9)))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 4e-4, (0.0, 0.9)))
 
@@ -124,8 +125,6 @@ class SAGAN(GANModel):
                 f"model.attention_resolution must be one of {sides} at {resolution}×{resolution}"
                 f" (or 0 for none), got {config.attention_resolution}"
             )
-        if min(config.g_channels, config.d_channels) < 1:
-            raise GankitError("model.g_channels and model.d_channels must be positive")
         if config.attention_resolution:
             _check_attention_width(config, resolution)
 

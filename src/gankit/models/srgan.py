@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -97,15 +98,15 @@ class SRGANConfig(ModelConfig):
         g_opt, d_opt: optimisers of the generator and the discriminator.
     """
 
-    channels: int = 64
-    blocks: int = 16
-    d_channels: int = 64
-    d_dense: int = 1024
+    channels: PosInt = 64
+    blocks: NonNegInt = 16
+    d_channels: PosInt = 64
+    d_dense: PosInt = 1024
     content: Content = "auto"
     vgg_weights: str | None = None
     vgg_layer: str = "5_4"
-    vgg_scale: float = 1 / 12.75
-    adversarial_weight: float = 1e-3
+    vgg_scale: PosFloat = 1 / 12.75
+    adversarial_weight: NonNegFloat = 1e-3
     g_opt: OptimConfig = field(default_factory=_adam)
     d_opt: OptimConfig = field(default_factory=_adam)
 
@@ -243,12 +244,6 @@ class SRGAN(GANModel):
                 f"srgan upscales ×{SCALE}: {info.name!r} pairs {h}×{w} inputs with {hb}×{wb} "
                 f"targets (need {SCALE * h}×{SCALE * w})"
             )
-        if config.adversarial_weight < 0:
-            raise GankitError(
-                f"model.adversarial_weight must not be negative, got {config.adversarial_weight}"
-            )
-        if config.channels < 1 or config.blocks < 0 or config.d_channels < 1 or config.d_dense < 1:
-            raise GankitError("srgan's widths must be positive and model.blocks not negative")
         content = resolve_content(config)
         if content in ("vgg", "random-features") and c not in (1, 3):
             raise GankitError(f"the {content} content loss needs RGB or gray images, not {c}")

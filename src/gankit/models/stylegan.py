@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt, UnitFloat
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
@@ -90,23 +91,23 @@ class StyleGANConfig(ModelConfig):
         g_opt, d_opt: Adam(0.002, β = (0, 0.99), ε = 1e-8).
     """
 
-    z_dim: int = 512
-    w_dim: int = 512
-    version: int = 1
-    mapping_layers: int = 8
-    mapping_lr_mul: float = 0.01
-    channel_base: int | None = None
-    channel_max: int = 512
-    style_mixing: float = 0.9
-    truncation_cutoff: int | None = None
-    w_avg_decay: float = 0.995
-    r1_gamma: float = 10.0
-    r1_every: int = 16
-    pl_weight: float | None = None
-    pl_every: int = 4
-    pl_decay: float = 0.01
-    pl_batch_shrink: int = 2
-    mbstd_group: int = 4
+    z_dim: PosInt = 512
+    w_dim: PosInt = 512
+    version: Literal[1, 2] = 1
+    mapping_layers: PosInt = 8
+    mapping_lr_mul: PosFloat = 0.01
+    channel_base: PosInt | None = None
+    channel_max: PosInt = 512
+    style_mixing: UnitFloat = 0.9
+    truncation_cutoff: NonNegInt | None = None
+    w_avg_decay: UnitFloat = 0.995
+    r1_gamma: NonNegFloat = 10.0
+    r1_every: PosInt = 16
+    pl_weight: NonNegFloat | None = None
+    pl_every: PosInt = 4
+    pl_decay: UnitFloat = 0.01
+    pl_batch_shrink: PosInt = 2
+    mbstd_group: PosInt = 4
     g_opt: OptimConfig = field(default_factory=_adam)
     d_opt: OptimConfig = field(default_factory=_adam)
 
@@ -376,15 +377,6 @@ class StyleGAN(GANModel):
         super().check_data(config, info)
         assert isinstance(config, StyleGANConfig)
         check_resolution(info.shape[-1])
-        if config.version not in (1, 2):
-            raise GankitError(f"model.version must be 1 or 2, got {config.version}")
-        for name in ("r1_every", "pl_every", "pl_batch_shrink", "mapping_layers"):
-            if getattr(config, name) < 1:
-                raise GankitError(f"model.{name} must be at least 1, got {getattr(config, name)}")
-        if not 0 <= config.style_mixing <= 1:
-            raise GankitError(f"model.style_mixing must be in [0, 1], got {config.style_mixing}")
-        if config.r1_gamma < 0 or (config.pl_weight or 0) < 0:
-            raise GankitError("model.r1_gamma and model.pl_weight must not be negative")
 
     # ------------------------------------------------------------------ properties
     @property

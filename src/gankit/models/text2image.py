@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt, UnitFloat
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.models.base import (
@@ -152,17 +153,17 @@ class GANINTCLSConfig(ModelConfig):
         beta: the interpolation's β (0.5).
     """
 
-    z_dim: int = 100
+    z_dim: PosInt = 100
     z_dist: Literal["normal", "uniform"] = "normal"
     text_encoder: str = "shapes"
-    text_dim: int = 128
-    g_channels: int = 128
-    d_channels: int = 64
-    max_channels: int = 1024
+    text_dim: PosInt = 128
+    g_channels: PosInt = 128
+    d_channels: PosInt = 64
+    max_channels: PosInt = 1024
     matching_aware: bool = True
-    interpolation: float = 1.0
-    beta: float = 0.5
-    init_std: float = 0.02
+    interpolation: NonNegFloat = 1.0
+    beta: UnitFloat = 0.5
+    init_std: PosFloat = 0.02
     g_opt: OptimConfig = field(default_factory=_adam)
     d_opt: OptimConfig = field(default_factory=_adam)
 
@@ -246,10 +247,6 @@ class GANINTCLS(TextToImageModel):
         super().check_data(config, info)
         assert isinstance(config, GANINTCLSConfig)
         check_resolution(info.shape[-1])
-        if not 0.0 <= config.beta <= 1.0:
-            raise GankitError(f"model.beta must be in [0, 1], got {config.beta}")
-        if config.interpolation < 0:
-            raise GankitError(f"model.interpolation must be ≥ 0, got {config.interpolation}")
 
     def draw(self, z: Tensor, e: Tensor) -> Tensor:
         return self.G(z, e)
@@ -408,20 +405,20 @@ class StackGANConfig(ModelConfig):
         residual_blocks: Stage-II's residual blocks (4).
     """
 
-    z_dim: int = 100
+    z_dim: PosInt = 100
     z_dist: Literal["normal", "uniform"] = "normal"
     text_encoder: str = "shapes"
-    stage: int = 1
+    stage: Literal[1, 2] = 1
     stage1: str | None = None
-    c_dim: int = 128
-    kl_weight: float = 2.0
-    text_dim: int = 128
-    g_channels: int = 128
-    g2_channels: int = 128
-    residual_blocks: int = 4
-    d_channels: int = 64
-    max_channels: int = 512
-    init_std: float = 0.02
+    c_dim: PosInt = 128
+    kl_weight: NonNegFloat = 2.0
+    text_dim: PosInt = 128
+    g_channels: PosInt = 128
+    g2_channels: PosInt = 128
+    residual_blocks: NonNegInt = 4
+    d_channels: PosInt = 64
+    max_channels: PosInt = 512
+    init_std: PosFloat = 0.02
     g_opt: OptimConfig = field(default_factory=_adam)
     d_opt: OptimConfig = field(default_factory=_adam)
 
@@ -466,8 +463,6 @@ class StackGAN(TextToImageModel):
         super().check_data(config, info)
         assert isinstance(config, StackGANConfig)
         resolution = info.shape[-1]
-        if config.stage not in (1, 2):
-            raise GankitError(f"model.stage must be 1 or 2, got {config.stage}")
         check_resolution(resolution, minimum=8 if config.stage == 1 else 32)
         if config.stage == 2 and not config.stage1:
             raise GankitError("stage 2 refines a Stage-I run: set model.stage1=RUN_DIR")

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit import losses
+from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt
 from gankit.data.base import DataInfo
 from gankit.errors import GankitError
 from gankit.models.adversarial import AdversarialConfig, AdversarialModel
@@ -42,13 +43,13 @@ class WGANConfig(AdversarialConfig):
             step, to keep the critic near optimal (0 turns it off).
     """
 
-    n_critic: int = 5
-    init_std: float | None = 0.02
+    n_critic: PosInt = 5
+    init_std: PosFloat | None = 0.02
     d_act: Literal["relu", "leaky_relu", "maxout"] = "relu"
-    clip: float = 0.01
-    warmup_critic: int = 100
-    warmup_steps: int = 25
-    warmup_every: int = 500
+    clip: PosFloat = 0.01
+    warmup_critic: NonNegInt = 100
+    warmup_steps: NonNegInt = 25
+    warmup_every: NonNegInt = 500
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("rmsprop", 5e-5))
     d_opt: OptimConfig = field(default_factory=lambda: OptimConfig("rmsprop", 5e-5))
 
@@ -64,13 +65,6 @@ class WGAN(WassersteinLosses, AdversarialModel):
     default_resolution: ClassVar[int | None] = 64
     Config = WGANConfig
     config: WGANConfig
-
-    @classmethod
-    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
-        super().check_data(config, info)
-        assert isinstance(config, WGANConfig)
-        if config.clip <= 0:
-            raise GankitError(f"model.clip must be positive, got {config.clip}")
 
     def critic_updates(self, step: int) -> int:
         cfg = self.config
@@ -109,9 +103,9 @@ class WGANGPConfig(AdversarialConfig):
         gp_weight: λ, the gradient penalty's weight.
     """
 
-    z_dim: int = 128
-    n_critic: int = 5
-    gp_weight: float = 10.0
+    z_dim: PosInt = 128
+    n_critic: PosInt = 5
+    gp_weight: NonNegFloat = 10.0
     d_act: Literal["relu", "leaky_relu", "maxout"] = "relu"
     d_norm: Literal["batch", "layer", "none"] = "layer"
     g_opt: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.0, 0.9)))

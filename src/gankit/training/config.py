@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from gankit.config import dump_yaml, from_dict, load_yaml, merge, parse_override, set_path, to_dict
+from gankit.config import (
+    NonNegInt,
+    PosInt,
+    Range,
+    check_fields,
+    dump_yaml,
+    from_dict,
+    load_yaml,
+    merge,
+    parse_override,
+    set_path,
+    to_dict,
+)
 from gankit.data.base import DataConfig, split_spec
 from gankit.errors import GankitError
 from gankit.models.base import MODELS, GANModel, ModelConfig
@@ -36,40 +48,25 @@ class TrainConfig:
             CUDA (faster convolutions: 1.2× on this project's CPU DCGAN; more with CUDA AMP).
     """
 
-    steps: int = 10_000
-    batch_size: int = 64
-    seed: int = 0
+    steps: PosInt = 10_000
+    batch_size: PosInt = 64
+    seed: NonNegInt = 0
     device: str = "auto"
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     ema: bool | None = None
-    ema_decay: float = 0.999
-    ema_start: int = 0
-    log_every: int = 50
-    sample_every: int = 500
-    samples: int = 64
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
+    ema_decay: Annotated[float, Range(0, 1, high_open=True)] = 0.999
+    ema_start: NonNegInt = 0
+    log_every: NonNegInt = 50
+    sample_every: NonNegInt = 500
+    samples: PosInt = 64
+    checkpoint_every: NonNegInt = 1000
+    keep_checkpoints: NonNegInt = 3
     tensorboard: bool = False
     progress: bool = True
     channels_last: bool = True
 
-    def validate(self) -> None:
-        positive = {"steps": self.steps, "batch_size": self.batch_size, "samples": self.samples}
-        for name, value in positive.items():
-            if value < 1:
-                raise GankitError(f"train.{name} must be positive, got {value}")
-        every = {
-            "log_every": self.log_every,
-            "sample_every": self.sample_every,
-            "checkpoint_every": self.checkpoint_every,
-            "keep_checkpoints": self.keep_checkpoints,
-            "ema_start": self.ema_start,
-        }
-        for name, value in every.items():
-            if value < 0:
-                raise GankitError(f"train.{name} must not be negative, got {value}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise GankitError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -97,7 +94,10 @@ class RunConfig:
         unknown = sorted(set(tree) - {"model", "data", "train"})
         if unknown:
             raise GankitError(f"unknown config section(s): {', '.join(unknown)}")
-        model = dict(tree.get("model") or {})
+        model = tree.get("model") or {}
+        if not isinstance(model, dict):
+            raise GankitError(f"model must be a mapping of keys to values, got {model!r}")
+        model = dict(model)
         name = model.pop("name", None)
         if not name:
             raise GankitError("the config names no model (model.name)")
@@ -108,7 +108,6 @@ class RunConfig:
             data=from_dict(DataConfig, tree.get("data"), where="data."),
             train=from_dict(TrainConfig, tree.get("train"), where="train."),
         )
-        cfg.train.validate()
         return cfg
 
     def to_yaml(self) -> str:
@@ -145,6 +144,9 @@ def resolve_run_config(
     for text in sets:
         path, value = parse_override(text)
         set_path(tree, path, value)
-    if tree["model"].get("name") != model:
+    section = tree.get("model")
+    if not isinstance(section, dict):
+        raise GankitError(f"model must be a mapping of keys to values, got {section!r}")
+    if section.get("name") != model:
         raise GankitError("model.name cannot be changed by a config file or --set")
     return RunConfig.from_dict(tree)
