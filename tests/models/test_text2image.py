@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,11 @@ def test_two_stages_train_and_stage_two_keeps_stage_one_frozen(
     latents = handle.latents([0, 1, 2])
     theirs = stage1.model.generate_stages(latents[:, : stage1.model.latent_dim], e)[0]
     torch.testing.assert_close(coarse, theirs, rtol=0, atol=0)
+    # the Stage-II run carries its Stage-I: it loads and resumes without the Stage-I run
+    shutil.rmtree(tmp_path / "one")
+    again = gankit.load(tmp_path / "two").model.generate_stages(latents, e)[0]
+    torch.testing.assert_close(again, coarse, rtol=0, atol=0)
+    gankit.train(resume=tmp_path / "two", steps=3, train_options={"progress": False})
 
 
 def test_stage_two_errors(encoder_file: Path, tmp_path: Path) -> None:
@@ -200,6 +206,10 @@ def test_stage_two_errors(encoder_file: Path, tmp_path: Path) -> None:
     flags = {"data": {"resolution": 32, "size": 40}, "train": {"progress": False}}
     with pytest.raises(GankitError, match=r"set model\.stage1"):
         Trainer(resolve_run_config("stackgan", "shapes", flags=flags, sets=sets), write=False)
+    # a Stage-I path that does not exist is an error, never an untrained Stage-I
+    missing = [*sets, f"model.stage1={tmp_path / 'no-such-run'}"]
+    with pytest.raises(GankitError, match=r"model\.stage1: no such Stage-I run: .*no-such-run"):
+        Trainer(resolve_run_config("stackgan", "shapes", flags=flags, sets=missing), write=False)
     with pytest.raises(GankitError, match=r"bad value 3 for model\.stage \(choose from 1, 2\)"):
         resolve_run_config("stackgan", "shapes", flags=flags, sets=[*sets, "model.stage=3"])
 

@@ -154,6 +154,11 @@ class GANModel(nn.Module):
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 
+    def load_pretrained(self) -> None:
+        """Load the weights that the config points to outside the run (StackGAN's Stage-I run),
+        raising GankitError when they cannot be read. Called by the Trainer for a new run only:
+        a resumed run and a loaded checkpoint already hold them."""
+
     def set_progress(self, images: int) -> None:
         """Told by the Trainer how many training images the run has shown (steps × global
         batch size) before every step, before progress pictures and before checkpoints.

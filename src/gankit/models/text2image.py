@@ -449,8 +449,12 @@ class StackGAN(TextToImageModel):
             self.G1 = G1.requires_grad_(False).eval()  # frozen, in no phase
             self.G = normal_init_(StageIIGenerator(config, self.text_dim, channels), std)
         self.D = normal_init_(TextDiscriminator(config, self.text_dim, info.shape), std)
-        if config.stage == 2 and config.stage1 and Path(config.stage1).expanduser().exists():
-            self.load_stage1(str(Path(config.stage1).expanduser()))
+
+    def load_pretrained(self) -> None:
+        """Stage 2: copy the Stage-I run that `model.stage1` names; a path that does not exist
+        is an error, never a silently untrained Stage-I."""
+        if self.config.stage == 2 and self.config.stage1:
+            self.load_stage1(self.config.stage1)
 
     def train(self, mode: bool = True) -> StackGAN:
         super().train(mode)
@@ -471,7 +475,9 @@ class StackGAN(TextToImageModel):
         """Copy the Stage-I generator (its EMA weights if kept) of run directory `run`."""
         import gankit
 
-        stage1 = gankit.load(run)
+        if not Path(run).expanduser().exists():
+            raise GankitError(f"model.stage1: no such Stage-I run: {run}")
+        stage1 = gankit.load(Path(run).expanduser())
         got = stage1.model
         if not isinstance(got, StackGAN) or got.config.stage != 1:
             raise GankitError(f"{run} is not a Stage-I StackGAN run")

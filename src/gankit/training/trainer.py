@@ -95,7 +95,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0  # training seconds of finished `fit` calls (and of the checkpoint)
         self._fit_start: float | None = None  # when the running `fit` call started
-        self._build()
+        self._build(fresh=checkpoint is None)
         if checkpoint is not None:
             self._restore(*checkpoint)
         self.write = write and self.dist.is_main
@@ -109,7 +109,7 @@ class Trainer:
             raise GankitError("fp16 training needs a CUDA device; on this machine use bf16")
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
-    def _build(self) -> None:
+    def _build(self, *, fresh: bool) -> None:
         cfg, t = self.config, self.config.train
         model_cls = cfg.model_cls
         if cfg.data.resolution is None and model_cls.default_resolution:
@@ -123,7 +123,10 @@ class Trainer:
         info = dataset.info
         cfg.data = replace(cfg.data, resolution=info.resolution)  # record what was used
         model_cls.check_data(cfg.model, info)
-        self.model = model_cls(cfg.model, info).to(self.device)
+        self.model = model_cls(cfg.model, info)
+        if fresh:
+            self.model.load_pretrained()
+        self.model.to(self.device)
         self.memory_format = (
             torch.channels_last
             if t.channels_last and info.kind != "points" and self.device.type in ("cpu", "cuda")
