@@ -151,6 +151,13 @@ class GANModel(nn.Module):
         if cls.needs_labels and not info.num_classes:
             raise GankitError(f"model {cls.name!r} needs labelled data; {info.name!r} has none")
 
+    @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Raise GankitError when this model cannot be built at image side `resolution` (what
+        `data.resolution` means for the data: domain B's side for two-domain sets). Called
+        before any data is read or network built, so a size the model cannot take costs
+        nothing; `check_data` checks the same on the built data."""
+
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 

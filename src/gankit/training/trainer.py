@@ -118,6 +118,8 @@ class Trainer:
             raise GankitError(
                 f"batch size {t.batch_size} does not split over {self.dist.world_size} processes"
             )
+        if cfg.data.resolution is not None:
+            model_cls.check_resolution(cfg.model, cfg.data.resolution)
         seed_everything(t.seed)  # identical initial weights on every rank
         dataset = build_dataset(cfg.data)
         info = dataset.info
