@@ -136,3 +136,7 @@ def test_captioned_folder_errors_name_the_files(tmp_path: Path) -> None:
         build_dataset(DataConfig(f"captioned:{tmp_path}"))
     with pytest.raises(GankitError, match="no such folder"):
         build_dataset(DataConfig(f"captioned:{tmp_path / 'nope'}"))
+    with pytest.raises(
+        GankitError, match=rf"a\.png is a file, not a folder.*captioned:{tmp_path}$"
+    ):
+        build_dataset(DataConfig(f"captioned:{tmp_path / 'a.png'}"))

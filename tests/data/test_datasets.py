@@ -204,7 +204,8 @@ def test_folder_shapes_range_and_centre_crop(tmp_path: Path) -> None:
     solid = torch.tensor([10, 200, 30]) / 127.5 - 1
     torch.testing.assert_close(x[0], solid[:, None, None].expand(3, 16, 16), rtol=0, atol=1e-6)
     torch.testing.assert_close(x[3], torch.full((3, 16, 16), 128 / 127.5 - 1), rtol=0, atol=1e-6)
-    torch.testing.assert_close(x[4], torch.full((3, 16, 16), -1.0), rtol=0, atol=0)  # alpha dropped
+    # fully transparent black: composited over white, not shown as the black it hides
+    torch.testing.assert_close(x[4], torch.full((3, 16, 16), 1.0), rtol=0, atol=0)
 
 
 def test_folder_grayscale_and_default_resolution(tmp_path: Path) -> None:
@@ -247,8 +248,9 @@ def test_folder_errors(tmp_path: Path) -> None:
         _folder(broken)
     with pytest.raises(GankitError, match="no such image folder"):
         _folder(tmp_path / "missing")
-    with pytest.raises(GankitError, match="no such image folder"):
-        _folder(_save(tmp_path / "file.png", Image.new("RGB", (8, 8))))
+    image = _save(tmp_path / "file.png", Image.new("RGB", (8, 8)))
+    with pytest.raises(GankitError, match=rf"{image} is a file, not a folder.*folder:{tmp_path}$"):
+        _folder(image)
 
 
 def test_folder_class_subfolders_give_labels(tmp_path: Path) -> None:

@@ -212,6 +212,9 @@ def test_corrupt_files_skip_their_pair_with_one_warning(tmp_path: Path, warnings
 def test_paired_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(GankitError, match=r"no such folder of pairs: .*missing"):
         _build(tmp_path / "missing")
+    _save(tmp_path / "pairs" / "p.png", _side_by_side((1, 2, 3), (4, 5, 6)))
+    with pytest.raises(GankitError, match=r"p\.png is a file, not a folder.*paired:.*pairs$"):
+        _build(tmp_path / "pairs" / "p.png")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images")
     with pytest.raises(GankitError, match=r"no images .* found under .*empty"):
@@ -309,6 +312,11 @@ def test_unpaired_missing_or_empty_domains(tmp_path: Path) -> None:
     assert len(_build(only_train, "unpaired", split="all")) == 1  # all = train when no test
     with pytest.raises(GankitError, match=r"no such folder of domains"):
         _build(tmp_path / "missing", "unpaired")
+    with pytest.raises(GankitError, match=r"x\.png is a file, not a folder.*unpaired:.*trainA$"):
+        _build(only_train / "trainA" / "x.png", "unpaired")
+    (only_train / "testA").write_text("a file where a folder should be")
+    with pytest.raises(GankitError, match=r"testA is a file, not a folder of domain A's images"):
+        _build(only_train, "unpaired", split="test")
 
 
 def test_unpaired_skips_unreadable_files_with_one_warning(tmp_path: Path, warnings) -> None:

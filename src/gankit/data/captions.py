@@ -25,11 +25,12 @@ from torch import Tensor
 from gankit.data.base import DataConfig, DataInfo, GANDataset, register_dataset
 from gankit.data.folder import (
     DEFAULT_RESOLUTION,
-    UNREADABLE,
     find_images,
     load_image,
+    require_folder,
     warn_unreadable,
 )
+from gankit.data.images import UnreadableImage
 from gankit.errors import GankitError
 from gankit.text.tokens import LONGEST, encode_to_longest
 
@@ -121,11 +122,10 @@ def read_captioned_folder(
     image of each caption.
 
     Raises:
-        GankitError: no folder, no images, an image without a caption (naming the first few),
-            or a caption file that cannot be read.
+        GankitError: no folder (or a file), no images, an image without a caption (naming the
+            first few), or a caption file that cannot be read.
     """
-    if not root.is_dir():
-        raise GankitError(f"no such folder: {root}")
+    require_folder(root, "folder", "captioned")
     files = find_images(root)
     if not files:
         raise GankitError(f"no images found under {root}")
@@ -150,8 +150,8 @@ def read_captioned_folder(
     for path in files:
         try:
             images.append(load_image(path, resolution, channels))
-        except UNREADABLE:
-            bad.append(path)
+        except UnreadableImage as err:
+            bad.append(err)
             continue
         captions += said[path]
         index += [len(images) - 1] * len(said[path])

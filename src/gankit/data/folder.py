@@ -1,8 +1,13 @@
-"""User image folders: every image below a directory, resized and centre-cropped."""
+"""User image folders: every image below a directory, resized and centre-cropped.
+
+Files are read by `gankit.data.images` (any PIL mode to 8 bits, transparency over white, a size
+limit checked before decoding); one that cannot be read is skipped, with one warning for all.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,7 @@ import torch
 from PIL import Image
 
 from gankit.data.base import ArrayDataset, DataConfig, DataInfo, register_dataset
+from gankit.data.images import ImageTooLarge, UnreadableImage, read_8bit, to_8bit
 from gankit.errors import GankitError
 
 log = logging.getLogger("gankit")
@@ -23,9 +29,28 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def require_folder(path: Path, what: str, spec: str | None = None) -> None:
+    """Raise a GankitError naming `path` unless it is a folder.
+
+    Args:
+        what: what the folder holds, for "no such {what}: PATH".
+        spec: the data kind (`folder`, `paired`, ...) whose PATH this is: a PATH naming an image
+            file is usually one image of the folder meant, so that folder is suggested.
+    """
+    if path.is_dir():
+        return
+    if not path.exists():
+        raise GankitError(f"no such {what}: {path}")
+    hint = ""
+    if spec is not None and path.suffix.lower() in IMAGE_SUFFIXES:
+        hint = f"; for the images in its folder, use {spec}:{path.parent}"
+    raise GankitError(f"{path} is a file, not a folder{hint}")
+
+
 def fit_image(img: Image.Image, resolution: int, channels: int) -> np.ndarray:
-    """An opened image as uint8 [C, R, R]: shorter side resized to R, then centre-cropped."""
-    img = img.convert("RGB" if channels == 3 else "L")
+    """An opened image of any mode (see `to_8bit`) as uint8 [C, R, R]: shorter side resized to
+    R, then centre-cropped."""
+    img = to_8bit(img, channels)
     w, h = img.size
     scale = resolution / min(w, h)
     size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
@@ -37,40 +62,46 @@ def fit_image(img: Image.Image, resolution: int, channels: int) -> np.ndarray:
 
 
 def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
-    """Read one image file as uint8 [C, R, R] (see `fit_image`).
+    """Read one image file as uint8 [C, R, R] (see `read_8bit` and `fit_image`).
 
     Raises:
-        OSError, ValueError, SyntaxError, Image.DecompressionBombError: unreadable file.
+        UnreadableImage: the file cannot be read, or is too large (naming it and why).
     """
-    with Image.open(path) as file:
-        return fit_image(file, resolution, channels)
-
-
-UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+    return fit_image(read_8bit(path, channels, shrink_to=resolution), resolution, channels)
 
 
 def read_image(path: str | Path, channels: int) -> torch.Tensor:
     """One image file at its own size as [1, C, H, W] floats in [-1, 1] (C = 1 grey or 3 RGB).
 
     Raises:
-        GankitError: the file is missing or not a readable image (naming it).
+        GankitError: the file is missing, a folder, too large, or not a readable image (naming
+            it).
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise GankitError(f"{path} is a folder, not an image file")
     if not path.is_file():
         raise GankitError(f"no such image file: {path}")
-    try:
-        with Image.open(path) as file:
-            array = np.asarray(file.convert("RGB" if channels == 3 else "L"), dtype=np.uint8)
-    except UNREADABLE as err:
-        raise GankitError(f"cannot read image {path}: {err}") from None
+    array = np.asarray(read_8bit(path, channels), dtype=np.uint8)  # [H, W] or [H, W, 3]
     x = torch.from_numpy(array.copy()).float().div_(127.5).sub_(1.0)
     return (x[None] if x.dim() == 2 else x.permute(2, 0, 1))[None]
 
 
-def warn_unreadable(bad: list[Path], root: Path, what: str = "image file(s)") -> None:
-    """One warning for all the files under `root` that could not be read (none: no warning)."""
-    if bad:
-        log.warning("skipped %d unreadable %s under %s (first: %s)", len(bad), what, root, bad[0])
+def warn_unreadable(
+    bad: Sequence[UnreadableImage], root: Path, what: str = "image file(s)"
+) -> None:
+    """One warning for all the files under `root` that could not be read (none: no warning),
+    counting the too large apart from the damaged, each with its first file and the reason."""
+    if not bad:
+        return
+    large = [err for err in bad if isinstance(err, ImageTooLarge)]
+    damaged = [err for err in bad if not isinstance(err, ImageTooLarge)]
+    parts = [
+        f"{len(errs)} {kind} (first: {errs[0].path}: {errs[0].reason})"
+        for kind, errs in (("not readable", damaged), ("too large", large))
+        if errs
+    ]
+    log.warning("skipped %d unreadable %s under %s: %s", len(bad), what, root, "; ".join(parts))
 
 
 def _class_of(path: Path, root: Path) -> str | None:
@@ -84,8 +115,7 @@ def _class_of(path: Path, root: Path) -> str | None:
 def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     assert arg is not None
     root = Path(arg).expanduser()
-    if not root.is_dir():
-        raise GankitError(f"no such image folder: {root}")
+    require_folder(root, "image folder", "folder")
     resolution = cfg.resolution or DEFAULT_RESOLUTION
     files = find_images(root)
     if not files:
@@ -96,8 +126,8 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
         try:
             images.append(load_image(path, resolution, cfg.channels))
             kept.append(path)
-        except UNREADABLE:
-            bad.append(path)
+        except UnreadableImage as err:
+            bad.append(err)
     warn_unreadable(bad, root)
     if not images:
         raise GankitError(f"none of the {len(files)} image files under {root} could be read")

@@ -12,12 +12,14 @@ a silent reuse of training images.
 `unpaired:PATH` reads CycleGAN's layout: `trainA/` and `trainB/`, and `testA/` and `testB/` for
 the held-out split; the domains need not have as many images as each other.
 
-Images are found recursively (by suffix, in sorted order), converted to `DataConfig.channels` (3:
-RGB, 1: grey), and made square at `DataConfig.resolution` (64 by default, small enough for a CPU):
-the shorter side resized (bicubic), then the centre cropped, the same way for both images of a
-pair. A pair whose images do not correspond (a file without its partner, a side-by-side image of
-the wrong width, two halves of different shapes) is an error naming the file; a file that cannot
-be read is skipped, pair and all, with one warning that counts them, as `folder:` does.
+Images are found recursively (by suffix, in sorted order), read by `gankit.data.images` (any
+mode, converted to `DataConfig.channels`, 3: RGB, 1: grey; transparency over white), and made
+square at `DataConfig.resolution` (64 by default, small enough for a CPU): the shorter side
+resized (bicubic), then the centre cropped, the same way for both images of a pair. A pair whose
+images do not correspond (a file without its partner, a side-by-side image of the wrong width, two
+halves of different shapes) is an error naming the file; a file that cannot be read, or is over
+the size limit, is skipped, pair and all, with one warning that counts them and says why, as
+`folder:` does.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from gankit.data.base import DataConfig, DataInfo, register_dataset
 from gankit.data.folder import (
@@ -35,20 +36,19 @@ from gankit.data.folder import (
     find_images,
     fit_image,
     load_image,
+    require_folder,
     warn_unreadable,
 )
+from gankit.data.images import UnreadableImage, read_8bit
 from gankit.data.pairs import PairedDataset, UnpairedDataset
 from gankit.errors import GankitError
 
-# what PIL raises for a file it cannot decode
-READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 ASPECT_TOLERANCE = 0.02  # relative difference of width/height allowed between A and B
 
 
 def _images_in(folder: Path) -> list[Path]:
     """The images below `folder`, which must exist and hold at least one."""
-    if not folder.is_dir():
-        raise GankitError(f"no such folder: {folder}")
+    require_folder(folder, "folder")
     files = find_images(folder)
     if not files:
         raise GankitError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}")
@@ -82,7 +82,8 @@ def _ab(folder: Path) -> tuple[Path, Path] | None:
         return None
     for side in (a, b):
         if not side.is_dir():
-            raise GankitError(f"no folder {side}: pairs in two folders need both A/ and B/")
+            problem = f"{side} is a file, not a folder" if side.exists() else f"no folder {side}"
+            raise GankitError(f"{problem}: pairs in two folders need both A/ and B/")
     return a, b
 
 
@@ -127,38 +128,24 @@ def _matched(a_dir: Path, b_dir: Path) -> list[tuple[Path, Path]]:
 
 
 def _read_side_by_side(path: Path, resolution: int, channels: int) -> tuple[np.ndarray, ...]:
-    with Image.open(path) as file:
-        w, h = file.size
-        if w != 2 * h:
-            raise GankitError(
-                f"{path} is {w}×{h}: a side-by-side pair A|B must be twice as wide as it is high"
-            )
-        img = file.convert("RGB")  # decodes now, so a corrupt file fails here
+    # decoded whole, not as a JPEG draft: a draft's rounded size would break the exact 2:1 check
+    img = read_8bit(path, channels)
+    w, h = img.size  # upright, as the EXIF orientation says
+    if w != 2 * h:
+        raise GankitError(
+            f"{path} is {w}×{h}: a side-by-side pair A|B must be twice as wide as it is high"
+        )
     halves = img.crop((0, 0, h, h)), img.crop((h, 0, w, h))
     return tuple(fit_image(half, resolution, channels) for half in halves)
 
 
 def _read_two(a: Path, b: Path, resolution: int, channels: int) -> tuple[np.ndarray, ...]:
-    images = []
-    for path in (a, b):
-        with Image.open(path) as file:
-            file.load()
-            images.append(file.copy())
+    # decoded whole, not as JPEG drafts, so the sizes in the error are the files' own
+    images = [read_8bit(path, channels) for path in (a, b)]
     (wa, ha), (wb, hb) = images[0].size, images[1].size
     if abs(wa / ha - wb / hb) > ASPECT_TOLERANCE * (wa / ha):
         raise GankitError(f"{a} ({wa}×{ha}) and its partner {b} ({wb}×{hb}) differ in shape")
     return tuple(fit_image(img, resolution, channels) for img in images)
-
-
-def _unreadable(a: Path, b: Path) -> Path:
-    """Which file of a pair PIL cannot decode (the first, when it can read both now)."""
-    for path in (a, b):
-        try:
-            with Image.open(path) as file:
-                file.load()
-        except READ_ERRORS:
-            return path
-    return a
 
 
 @register_dataset(
@@ -169,8 +156,7 @@ def _unreadable(a: Path, b: Path) -> Path:
 def paired(cfg: DataConfig, arg: str | None) -> PairedDataset:
     assert arg is not None
     root = Path(arg).expanduser()
-    if not root.is_dir():
-        raise GankitError(f"no such folder of pairs: {root}")
+    require_folder(root, "folder of pairs", "paired")
     resolution = cfg.resolution or DEFAULT_RESOLUTION
     pairs, bad = [], []
     for a, b in _pair_files(root, cfg.split):
@@ -179,8 +165,8 @@ def paired(cfg: DataConfig, arg: str | None) -> PairedDataset:
                 pairs.append(_read_side_by_side(a, resolution, cfg.channels))
             else:
                 pairs.append(_read_two(a, b, resolution, cfg.channels))
-        except READ_ERRORS:
-            bad.append(a if b is None else _unreadable(a, b))
+        except UnreadableImage as err:  # names the file of the pair that failed
+            bad.append(err)
     warn_unreadable(bad, root, "pair(s)")
     if not pairs:
         raise GankitError(f"none of the pairs under {root} could be read")
@@ -201,6 +187,8 @@ def _domain_dirs(root: Path, split: str, domain: str) -> list[Path]:
     if split == "all" and not dirs[1].is_dir():
         dirs = dirs[:1]  # no held-out images: all of them are the training ones
     for d in dirs:
+        if d.is_file():
+            raise GankitError(f"{d} is a file, not a folder of domain {domain}'s images")
         if not d.is_dir():
             raise GankitError(
                 f"no folder {d}: unpaired:PATH reads trainA/ and trainB/ (and testA/ and testB/ "
@@ -209,15 +197,17 @@ def _domain_dirs(root: Path, split: str, domain: str) -> list[Path]:
     return dirs
 
 
-def _read_domain(dirs: list[Path], resolution: int, channels: int) -> tuple[list, list[Path]]:
-    """uint8 [C, R, R] images of the files below `dirs`, and the files that could not be read."""
+def _read_domain(
+    dirs: list[Path], resolution: int, channels: int
+) -> tuple[list[np.ndarray], list[UnreadableImage]]:
+    """uint8 [C, R, R] images of the files below `dirs`, and why the others could not be read."""
     images, bad = [], []
     for folder in dirs:
         for path in _images_in(folder):
             try:
                 images.append(load_image(path, resolution, channels))
-            except READ_ERRORS:
-                bad.append(path)
+            except UnreadableImage as err:
+                bad.append(err)
     return images, bad
 
 
@@ -227,8 +217,7 @@ def _read_domain(dirs: list[Path], resolution: int, channels: int) -> tuple[list
 def unpaired(cfg: DataConfig, arg: str | None) -> UnpairedDataset:
     assert arg is not None
     root = Path(arg).expanduser()
-    if not root.is_dir():
-        raise GankitError(f"no such folder of domains: {root}")
+    require_folder(root, "folder of domains", "unpaired")
     resolution = cfg.resolution or DEFAULT_RESOLUTION
     dirs = {d: _domain_dirs(root, cfg.split, d) for d in ("A", "B")}
     domains, unreadable = {}, []
