@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import gankit
 from gankit.cli import main
 from gankit.data import DATASETS
 from gankit.models import MODELS
@@ -158,8 +159,22 @@ def test_corrupt_weights_are_detected(gan_run: Path, tmp_path: Path, capsys) -> 
     data = bytearray(weights.read_bytes())
     data[-5] ^= 0xFF
     weights.write_bytes(bytes(data))
-    assert main(["sample", str(run), "-o", str(tmp_path / "x.png")]) == 2
-    assert "corrupt" in capsys.readouterr().err
+    # the checkpoint by name: refused, naming the intact older one
+    assert main(["sample", str(weights), "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt (checksum mismatch)" in err
+    assert "an older checkpoint is intact: step 0" in err and "Traceback" not in err
+    # the run: its newest intact checkpoint, with a warning naming the damaged one
+    assert main(["sample", str(run), "-n", "4", "-o", str(tmp_path / "x.png")]) == 0
+    err = capsys.readouterr().err
+    assert "passed over 1 damaged checkpoint(s)" in err and "step-000003" in err
+    assert "using step 0, the newest intact one" in err
+    # and a truncated newest checkpoint is passed over the same way when resuming
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "using step 0" in err and "moved 1 newer checkpoint(s)" in err
+    assert gankit.load(run).step == 4
 
 
 def test_python_dash_m_entry_point(gan_run: Path) -> None:
@@ -328,7 +343,9 @@ def test_translate_errors(
         (["translate", str(srgan_run), str(image), "-o", "y.png", "--direction", "BtoA"], "AtoB"),
         (["translate", str(cyclegan_run), str(bad), "-o", "y.png"], "cannot read image"),
         (["translate", str(cyclegan_run), "nope.png", "-o", "y.png"], "no such image"),
-        (["translate", str(cyclegan_run), str(image), str(image), "-o", "y.png"], "directory"),
+        (["translate", str(cyclegan_run), str(image), str(bad), "-o", "y.png"], "directory"),
+        # written into the inputs' own folder, x.png would replace its input
+        (["translate", str(cyclegan_run), str(image), str(bad), "-o", str(tmp_path)], "overwrite"),
     ]
     for argv, message in cases:
         assert main(argv) == 2
@@ -351,3 +368,24 @@ def test_grow_schedule_prints_the_phases(gan_run: Path, capsys) -> None:
     ]
     assert main(["grow-schedule", str(gan_run)]) == 2
     assert "growth is progan's" in capsys.readouterr().err
+
+
+def test_translate_never_writes_two_outputs_to_one_path(
+    cyclegan_run: Path, tmp_path: Path, capsys
+) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    a = _png(tmp_path / "a/x.png", (16, 16))
+    b = _png(tmp_path / "b/x.png", (20, 20))
+    jpg = tmp_path / "a/x.jpg"
+    Image.open(a).save(jpg)
+    out = tmp_path / "out"
+    assert main(["translate", str(cyclegan_run), str(a), str(b), "-o", str(out)]) == 0
+    assert "wrote 2 translated image(s)" in capsys.readouterr().err
+    assert Image.open(out / "a/x.png").size == (16, 16)
+    assert Image.open(out / "b/x.png").size == (20, 20)
+    # x.png beside x.jpg keep their whole names; a file named twice is translated once
+    out2 = tmp_path / "out2"
+    argv = ["translate", str(cyclegan_run), str(a), str(jpg), str(a), "-o", str(out2)]
+    assert main(argv) == 0
+    assert sorted(p.name for p in out2.iterdir()) == ["x.jpg.png", "x.png.png"]

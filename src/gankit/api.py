@@ -56,6 +56,7 @@ def train(
     config: str | Path | None = None,
     overrides: Sequence[str] = (),
     train_options: Mapping[str, Any] | None = None,
+    reraise_signal: bool = True,
 ) -> TrainResult:
     """Train `model` on `data` (or continue the run `resume`) and return the result.
 
@@ -68,6 +69,11 @@ def train(
         config: a YAML file of overrides (sections model, data, train).
         overrides: "key=value" strings, e.g. ["model.gp_weight=5", "train.precision=bf16"].
         train_options: more `train.*` values, e.g. {"progress": False}.
+        reraise_signal: a SIGINT or SIGTERM during training finishes the step and writes a
+            checkpoint; then (True, the default) the signal goes on to the handler the calling
+            program had (Ctrl-C raises KeyboardInterrupt, SIGTERM's default action ends the
+            process), so a host program or job scheduler still stops; False returns a result
+            with `stopped_early` instead (what the `gankit` command does).
 
     Example:
         >>> result = gankit.train("dcgan", "digits", steps=500)
@@ -75,17 +81,17 @@ def train(
     """
     flags = _flags(steps, batch_size, resolution, seed, train_options)
     if resume is not None:
-        return _resume(resume, model, data, flags, overrides, out)
+        return _resume(resume, model, data, flags, overrides, out, reraise_signal)
     if model is None or data is None:
         raise GankitError("train needs a model and a dataset (or a run to resume)")
     cfg = resolve_run_config(
         model, data, config_file=str(config) if config else None, flags=flags, sets=overrides
     )
     trainer = Trainer(cfg, run_dir=out)
-    return _fit(trainer)
+    return _fit(trainer, reraise_signal)
 
 
-def _fit(trainer: Trainer) -> TrainResult:
+def _fit(trainer: Trainer, reraise_signal: bool) -> TrainResult:
     info = trainer.model.info
     log.info(
         "training %s on %s (%d samples of shape %s) on %s; writing %s",
@@ -97,7 +103,7 @@ def _fit(trainer: Trainer) -> TrainResult:
         trainer.run_dir,
     )
     try:
-        return trainer.fit()
+        return trainer.fit(reraise_signal=reraise_signal)
     finally:
         trainer.close()
 
@@ -109,6 +115,7 @@ def _resume(
     flags: dict[str, Any],
     overrides: Sequence[str],
     out: str | Path | None,
+    reraise_signal: bool,
 ) -> TrainResult:
     tensors, meta, path = load_checkpoint(run)
     saved = meta["config"]
@@ -125,8 +132,20 @@ def _resume(
     cfg = RunConfig.from_dict(tree)
     _check_resume_changes(RunConfig.from_dict(saved).to_dict(), cfg.to_dict())
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    if cfg.train.steps <= meta["step"]:  # nothing to do: leave the run exactly as it is
+        log.info(
+            "%s is already at step %d, %s --steps %d: nothing to train (give more steps to "
+            "continue it)",
+            run_dir,
+            meta["step"],
+            "at" if cfg.train.steps == meta["step"] else "past",
+            cfg.train.steps,
+        )
+        trainer = Trainer(cfg, checkpoint=(tensors, meta), write=False)
+        trainer.close()
+        return TrainResult(run_dir, trainer.step, trainer.model, trainer.ema, {}, already_done=True)
     log.info("resuming %s from step %d", run_dir, meta["step"])
-    return _fit(Trainer(cfg, run_dir=run_dir, checkpoint=(tensors, meta)))
+    return _fit(Trainer(cfg, run_dir=run_dir, checkpoint=(tensors, meta)), reraise_signal)
 
 
 def _check_resume_changes(before: dict[str, Any], after: dict[str, Any]) -> None:

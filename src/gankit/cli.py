@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gankit.errors import GankitError, TrainingDiverged
+from gankit.errors import GankitError, RunStopped
+from gankit.files import make_dirs, output_path
 
 log = logging.getLogger("gankit")
 
@@ -221,8 +222,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         config=args.config,
         overrides=args.sets,
         train_options={k: v for k, v in options.items() if v is not None},
+        reraise_signal=False,  # the command's job ends with the run: it stops and says so
     )
-    if result.run_dir is not None:
+    if result.run_dir is not None and not result.already_done:
         what = "stopped" if result.stopped_early else "done"
         log.info("%s at step %d: %s", what, result.step, result.run_dir)
     return 0
@@ -349,30 +351,60 @@ def _run_config_file(run: str) -> Path:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-
     import gankit
     from gankit.data.folder import IMAGE_SUFFIXES, read_image
     from gankit.viz import save_image
 
     out = Path(args.output).expanduser()
-    single = len(args.inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES
+    inputs = _unique_inputs(args.inputs)
+    single = len(inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES
     if not single and out.suffix.lower() in IMAGE_SUFFIXES:
-        raise GankitError(f"{len(args.inputs)} inputs need an output directory, not {out}")
+        raise GankitError(f"{len(inputs)} inputs need an output directory, not {out}")
+    targets = [out] if single else translation_targets(inputs, out)
+    clash = {t.resolve() for t in targets} & {p.resolve() for p in inputs}
+    if clash:
+        raise GankitError(f"the output would overwrite the input {sorted(clash)[0]}")
     handle = gankit.load(args.run, ema=not args.no_ema)
     handle.model.check_direction(args.direction)
     info = handle.info
     channels = (info.shape if args.direction == "AtoB" else info.shape_b)[0]
-    images = [read_image(path, channels) for path in args.inputs]  # all read before writing
-    targets = [out] if single else [out / f"{Path(p).stem}.png" for p in args.inputs]
-    if not single:
-        out.mkdir(parents=True, exist_ok=True)
-    elif not out.parent.is_dir():
-        raise GankitError(f"cannot write {out}: no such directory {out.parent}")
+    images = [read_image(path, channels) for path in inputs]  # all read before writing
+    if single:
+        output_path(out)
+    else:
+        for target in targets:
+            make_dirs(target.parent)
     for image, target in zip(images, targets):
         result = handle.translate(image, args.direction, tile=args.tile)
         save_image(result[0], target)
     log.info("wrote %d translated image(s) to %s", len(targets), out)
     return 0
+
+
+def _unique_inputs(names: list[str]) -> list[Path]:
+    """The input files in order, each once (a file named twice is translated once)."""
+    seen: dict[Path, Path] = {}
+    for name in names:
+        path = Path(name).expanduser()
+        seen.setdefault(path.resolve(), path)
+    return list(seen.values())
+
+
+def translation_targets(inputs: list[Path], out: Path) -> list[Path]:
+    """Where each input's translation goes in directory `out`: `out/NAME.png`, or, when two
+    inputs share a name (a/x.png, b/x.png), their paths below the inputs' common folder
+    (out/a/x.png, out/b/x.png), and for x.png beside x.jpg the whole names (x.png.png,
+    x.jpg.png), so that no output is written over another."""
+    flat = [out / f"{p.stem}.png" for p in inputs]
+    if len(set(flat)) == len(flat):
+        return flat
+    resolved = [p.resolve() for p in inputs]
+    common = Path(os.path.commonpath([p.parent for p in resolved]))
+    nested = [out / p.relative_to(common).with_suffix(".png") for p in resolved]
+    if len(set(nested)) == len(nested):
+        return nested
+    # x.png and x.jpg side by side: keep each whole name
+    return [out / p.relative_to(common).with_name(f"{p.name}.png") for p in resolved]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -421,13 +453,14 @@ class _Format(logging.Formatter):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for user errors, 1 for a diverged run)."""
     args = build_parser().parse_args(argv)
+    before = (log.propagate, log.level)  # restored: a host program's logging is its own
     _setup_logging()
     try:
         return COMMANDS[args.command](args)
     except GankitError as err:
         print(f"gankit: error: {err}", file=sys.stderr)
         return 2
-    except TrainingDiverged as err:
+    except RunStopped as err:  # a diverged run, a full disk: the run stopped, intact
         print(f"gankit: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -436,3 +469,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for h in list(log.handlers):
             log.removeHandler(h)
+        log.propagate = before[0]
+        log.setLevel(before[1])

@@ -366,6 +366,13 @@ def load(run: str | Path, *, device: str | torch.device = "cpu", ema: bool = Tru
     Raises:
         GankitError: `run` is not a gankit run, or its checkpoint does not fit its model.
     """
+    from gankit.training.distributed import DistInfo, check_available, select_device
+
+    if isinstance(device, str):  # "auto" picks as training does; a named device must exist
+        target = select_device(device, DistInfo())
+    else:
+        target = device
+        check_available(target)
     tensors, meta, path = load_checkpoint(run)
     config = RunConfig.from_dict(meta["config"])
     info = DataInfo.from_dict(meta["data_info"])
@@ -380,5 +387,5 @@ def load(run: str | Path, *, device: str | torch.device = "cpu", ema: bool = Tru
     except RuntimeError as err:
         first = str(err).splitlines()[0]
         raise GankitError(f"{path} does not match its model: {first}") from None
-    model.requires_grad_(False).eval().to(device)
+    model.requires_grad_(False).eval().to(target)
     return Generator(model, config, int(meta["step"]), uses_ema, path)

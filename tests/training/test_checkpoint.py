@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.files import atomic_write
 from gankit.training.checkpoint import (
-    atomic_write,
     checkpoint_name,
     list_checkpoints,
     load_checkpoint,

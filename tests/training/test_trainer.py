@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import math
 
 import pytest
@@ -58,7 +59,7 @@ def test_stop_request_checkpoints_and_resume_is_exact(tmp_path) -> None:
     def stop_after_two(i: int):
         out = step(i)
         if i == 1:
-            trainer._stop_requested = True  # what the signal handler does
+            trainer._stop_signal = signal.SIGTERM  # what the signal handler does
         return out
 
     trainer.train_step = stop_after_two

@@ -10,6 +10,7 @@ its high-resolution original) or independent draws from each domain (`unpaired`)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from gankit.errors import GankitError
 from gankit.registry import Registry
 
 Batch = dict[str, Tensor]
+DataKind = Literal["image", "points", "paired", "unpaired", "captioned"]
 MAX_RESOLUTION = 4096  # the largest image side gankit builds a dataset or a model at
 
 
@@ -39,6 +41,11 @@ class DataConfig:
         seed: seed of synthetic sets; separate from the training seed so that runs with different
             training seeds see the same data.
         channels: colour channels of folder images: 3 (RGB) or 1 (grayscale).
+        holdout: your own data (`folder:`, `points:`): the share kept out of training for
+            `gankit eval` to compare against. Each file (each row of a points file) is held out
+            or not by a hash of its path (its row number), so the same ones stay out when a
+            folder grows. 0 (the default) trains on everything, and `gankit eval` then
+            compares with the training data itself, and says so.
     """
 
     spec: str = "digits"
@@ -47,6 +54,7 @@ class DataConfig:
     size: PosInt | None = None
     seed: NonNegInt = 0
     channels: Literal[1, 3] = 3
+    holdout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -60,7 +68,7 @@ class DataInfo:
     """
 
     name: str
-    kind: Literal["image", "points", "paired", "unpaired", "captioned"]
+    kind: DataKind
     shape: tuple[int, ...]  # one sample: (C, H, W) for images (domain A's), (D,) for points
     num_classes: int = 0  # 0: unlabelled
     class_names: tuple[str, ...] = field(default=())
@@ -154,15 +162,24 @@ DatasetBuilder = Callable[[DataConfig, str | None], GANDataset]
 DATASETS: Registry[DatasetBuilder] = Registry("dataset")
 # names whose spec carries an argument after the colon, e.g. folder:PATH
 _NEEDS_ARG: dict[str, str] = {}
+_KINDS: dict[str, DataKind] = {}
 
 
 def register_dataset(
-    name: str, *, help: str, arg: str | None = None
+    name: str, *, kind: DataKind, help: str, arg: str | None = None
 ) -> Callable[[DatasetBuilder], DatasetBuilder]:
-    """Register a builder `f(cfg, arg) -> GANDataset`; `arg` names the spec's argument if any."""
+    """Register a builder `f(cfg, arg) -> GANDataset` of data of `kind` (what its `DataInfo`
+    says, known before anything is read, so that a model that cannot use it is refused at
+    once); `arg` names the spec's argument if any."""
     if arg is not None:
         _NEEDS_ARG[name] = arg
+    _KINDS[name] = kind
     return DATASETS.register(name, help=help)
+
+
+def spec_kind(spec: str) -> DataKind:
+    """The kind of data the dataset spec gives, without building it."""
+    return _KINDS[split_spec(spec)[0]]
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -186,9 +203,49 @@ def build_dataset(cfg: DataConfig) -> GANDataset:
     return DATASETS.get(name)(cfg, arg)
 
 
+class NoHeldOutSplit(GankitError):
+    """The dataset keeps nothing out of training (split `test` asked of it)."""
+
+
+def held_out(keys: list[str], fraction: float) -> list[bool]:
+    """Which of `keys` (relative paths, row numbers) fall in the held-out `fraction`: decided by
+    a hash of each key alone, so a key keeps its side however many others join it."""
+    return [
+        int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") < fraction * 2**64
+        for key in keys
+    ]
+
+
+def choose_split(keys: list[str], cfg: DataConfig, what: str) -> list[int]:
+    """The indices of `keys` in `cfg.split` of user data held out by `cfg.holdout` (see
+    `held_out`). Raises NoHeldOutSplit for `test` without a held-out share, and GankitError when
+    a split comes out empty."""
+    if cfg.split == "all":
+        return list(range(len(keys)))
+    if cfg.holdout == 0:
+        if cfg.split == "test":
+            raise NoHeldOutSplit(
+                f"{what} has no held-out part: train with --set data.holdout=0.1 to keep one"
+            )
+        return list(range(len(keys)))
+    out = held_out(keys, cfg.holdout)
+    chosen = [i for i, o in enumerate(out) if o == (cfg.split == "test")]
+    if not chosen:
+        side = "held out" if cfg.split == "test" else "left for training"
+        raise GankitError(
+            f"of the {len(keys)} items of {what}, none is {side} with data.holdout="
+            f"{cfg.holdout:g}; choose another data.holdout"
+        )
+    return chosen
+
+
 def resize_images(x: Tensor, size: int) -> Tensor:
     """Resize float images [N, C, h, w] to [N, C, size, size] (bilinear; antialiased when
     shrinking)."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
+    from gankit.training.memory import require_memory
+
+    n, c = x.shape[:2]
+    require_memory(n * c * size * size * x.element_size(), f"{n:,} images at {size}×{size}")
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)

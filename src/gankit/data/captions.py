@@ -163,6 +163,7 @@ def read_captioned_folder(
 
 @register_dataset(
     "captioned",
+    kind="captioned",
     arg="PATH",
     help="your images with captions (NAME.txt beside each image, or captions.jsonl)",
 )

@@ -45,7 +45,9 @@ def digit_images(split: str, resolution: int | None) -> tuple[Tensor, Tensor]:
     return x, torch.from_numpy(labels)
 
 
-@register_dataset("digits", help="scikit-learn's 1,797 8×8 handwritten digits, 10 classes, resized")
+@register_dataset(
+    "digits", kind="image", help="scikit-learn's 1,797 8×8 handwritten digits, 10 classes, resized"
+)
 def digits(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     x, y = digit_images(cfg.split, cfg.resolution)
     info = DataInfo("digits", "image", tuple(x.shape[1:]), 10, DIGIT_CLASSES)
@@ -77,7 +79,9 @@ class StackedDigits(GANDataset):
 
 
 @register_dataset(
-    "stacked-digits", help="three digits as RGB channels: 1,000 modes (stacked MNIST's recipe)"
+    "stacked-digits",
+    kind="image",
+    help="three digits as RGB channels: 1,000 modes (stacked MNIST's recipe)",
 )
 def stacked_digits(cfg: DataConfig, arg: str | None) -> StackedDigits:
     base, labels = digit_images(cfg.split, cfg.resolution)
@@ -91,6 +95,7 @@ def stacked_digits(cfg: DataConfig, arg: str | None) -> StackedDigits:
 
 @register_dataset(
     "digits-negative",
+    kind="unpaired",
     help="unpaired: digits (A) and negative digits (B) from disjoint halves, CoGAN's pair",
 )
 def digits_negative(cfg: DataConfig, arg: str | None) -> UnpairedDataset:

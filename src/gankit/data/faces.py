@@ -32,7 +32,9 @@ def face_images(split: str, resolution: int | None) -> Tensor:
     return resize_images(x, resolution or 32).clamp_(0, 1) * 2 - 1
 
 
-@register_dataset("faces", help="the 100 LFW faces scikit-image ships (25×25 gray, + mirrors)")
+@register_dataset(
+    "faces", kind="image", help="the 100 LFW faces scikit-image ships (25×25 gray, + mirrors)"
+)
 def faces(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     x = face_images(cfg.split, cfg.resolution)
     return ArrayDataset(x, None, DataInfo("faces", "image", tuple(x.shape[1:])))

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gankit.data.base import ArrayDataset, DataConfig, DataInfo, register_dataset
+from gankit.data.base import ArrayDataset, DataConfig, DataInfo, choose_split, register_dataset
 from gankit.data.images import ImageTooLarge, UnreadableImage, read_8bit, to_8bit
 from gankit.errors import GankitError
 
@@ -110,17 +110,24 @@ def _class_of(path: Path, root: Path) -> str | None:
 
 
 @register_dataset(
-    "folder", arg="PATH", help="your own images, found recursively; class subfolders give labels"
+    "folder",
+    kind="image",
+    arg="PATH",
+    help="your own images, found recursively; class subfolders give labels",
 )
 def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     assert arg is not None
     root = Path(arg).expanduser()
     require_folder(root, "image folder", "folder")
     resolution = cfg.resolution or DEFAULT_RESOLUTION
-    files = find_images(root)
-    if not files:
+    every = find_images(root)
+    if not every:
         suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
         raise GankitError(f"no images ({suffixes}) found under {root}")
+    # classes from every file, so that a class has one index in every split
+    names = sorted({c for c in (_class_of(p, root) for p in every) if c is not None})
+    keys = [p.relative_to(root).as_posix() for p in every]
+    files = [every[i] for i in choose_split(keys, cfg, f"folder:{root}")]
     images, kept, bad = [], [], []
     for path in files:
         try:
@@ -135,7 +142,6 @@ def folder(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     # ImageFolder's convention: when every image sits in a first-level subfolder, and there are
     # at least two, the subfolder names are class labels.
     classes = [c for c in (_class_of(p, root) for p in kept) if c is not None]
-    names = sorted(set(classes))
     labelled = len(classes) == len(kept) and len(names) >= 2
     y = torch.tensor([names.index(c) for c in classes]) if labelled else None
     info = DataInfo(

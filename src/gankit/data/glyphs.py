@@ -356,7 +356,9 @@ BY_CHARACTER = {"train": TRAIN_CHARACTERS, "test": HELD_OUT_CHARACTERS}
 
 
 @register_dataset(
-    "glyphs", help="62 letters and digits in 20 matplotlib fonts, jittered; labels: character"
+    "glyphs",
+    kind="image",
+    help="62 letters and digits in 20 matplotlib fonts, jittered; labels: character",
 )
 def glyphs(cfg: DataConfig, arg: str | None) -> GlyphDataset:
     chars = {"train": CHARACTERS, "test": CHARACTERS}
@@ -384,6 +386,7 @@ def parse_font_pair(arg: str) -> tuple[str, str]:
 
 @register_dataset(
     "glyphs-pairs",
+    kind="paired",
     arg="A>B",
     help="paired: one character in fonts A and B, same jitter; test = 12 unseen characters",
 )
@@ -425,6 +428,7 @@ def _glyph_domains(
 
 @register_dataset(
     "glyphs-sans2serif",
+    kind="unpaired",
     help="unpaired: DejaVu Sans (A) and DejaVu Serif (B) glyphs; test = 12 unseen characters",
 )
 def glyphs_sans2serif(cfg: DataConfig, arg: str | None) -> GlyphDomains:
@@ -434,6 +438,7 @@ def glyphs_sans2serif(cfg: DataConfig, arg: str | None) -> GlyphDomains:
 
 @register_dataset(
     "glyphs-regular2bold",
+    kind="unpaired",
     help="unpaired: regular (A) and bold (B) glyphs of 5 fonts; test = 12 unseen characters",
 )
 def glyphs_regular2bold(cfg: DataConfig, arg: str | None) -> GlyphDomains:
@@ -442,7 +447,9 @@ def glyphs_regular2bold(cfg: DataConfig, arg: str | None) -> GlyphDomains:
 
 
 @register_dataset(
-    "digits2glyphs", help="unpaired: handwritten digits (A) and font digits of 20 fonts (B)"
+    "digits2glyphs",
+    kind="unpaired",
+    help="unpaired: handwritten digits (A) and font digits of 20 fonts (B)",
 )
 def digits2glyphs(cfg: DataConfig, arg: str | None) -> GlyphDomains:
     res = cfg.resolution or DEFAULT_RESOLUTION
@@ -504,7 +511,9 @@ def glyph_caption(char: str, font: GlyphFont, rng: np.random.Generator) -> str:
 
 
 @register_dataset(
-    "glyphs-captions", help='the glyphs with 3 captions each ("bold serif capital G")'
+    "glyphs-captions",
+    kind="captioned",
+    help='the glyphs with 3 captions each ("bold serif capital G")',
 )
 def glyphs_captions(cfg: DataConfig, arg: str | None) -> CaptionedDataset:
     chars = {"train": CHARACTERS, "test": CHARACTERS}

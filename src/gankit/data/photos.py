@@ -228,14 +228,18 @@ def gray_crops(split: str, resolution: int, count: int | None, seed: int) -> Ten
 
 
 @register_dataset(
-    "photos", help="crops of 7 photos shipped with scikit-image/-learn (2 held out), RGB"
+    "photos",
+    kind="image",
+    help="crops of 7 photos shipped with scikit-image/-learn (2 held out), RGB",
 )
 def photos(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     x = _hr(cfg)
     return ArrayDataset(x, None, DataInfo("photos", "image", tuple(x.shape[1:])))
 
 
-@register_dataset("photos-sr4", help="paired: photo crops downscaled 4× (bicubic) -> the crops")
+@register_dataset(
+    "photos-sr4", kind="paired", help="paired: photo crops downscaled 4× (bicubic) -> the crops"
+)
 def photos_sr4(cfg: DataConfig, arg: str | None) -> PairedDataset:
     resolution = _resolution(cfg)
     if resolution % SR_FACTOR:
@@ -248,14 +252,18 @@ def photos_sr4(cfg: DataConfig, arg: str | None) -> PairedDataset:
     return _paired("photos-sr4", lr, hr, ("lr", "hr"))
 
 
-@register_dataset("photos-edges2photo", help="paired: Canny edges of photo crops -> the crops")
+@register_dataset(
+    "photos-edges2photo", kind="paired", help="paired: Canny edges of photo crops -> the crops"
+)
 def photos_edges2photo(cfg: DataConfig, arg: str | None) -> PairedDataset:
     resolution = _resolution(cfg)
     edges = edge_crops(cfg.split, resolution, cfg.size, cfg.seed)
     return _paired("photos-edges2photo", edges, _hr(cfg), ("edges", "photo"))
 
 
-@register_dataset("photos-gray2color", help="paired: grey photo crops -> the colour crops")
+@register_dataset(
+    "photos-gray2color", kind="paired", help="paired: grey photo crops -> the colour crops"
+)
 def photos_gray2color(cfg: DataConfig, arg: str | None) -> PairedDataset:
     resolution = _resolution(cfg)
     gray = gray_crops(cfg.split, resolution, cfg.size, cfg.seed)

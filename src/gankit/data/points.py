@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.base import ArrayDataset, DataConfig, DataInfo, register_dataset
+from gankit.data.base import ArrayDataset, DataConfig, DataInfo, choose_split, register_dataset
 from gankit.errors import GankitError
 
 # PacGAN (Lin et al. 2018) trains on 100,000 samples of each mixture.
@@ -57,25 +57,33 @@ def _mixture_dataset(name: str, cfg: DataConfig) -> ArrayDataset:
     return ArrayDataset(torch.from_numpy(points).float(), torch.from_numpy(labels).long(), info)
 
 
-@register_dataset("ring8", help="8 Gaussians on a ring of radius 1, σ 0.01 (PacGAN); 2-D points")
+@register_dataset(
+    "ring8", kind="points", help="8 Gaussians on a ring of radius 1, σ 0.01 (PacGAN); 2-D points"
+)
 def ring8(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     return _mixture_dataset("ring8", cfg)
 
 
 @register_dataset(
-    "grid25", help="25 Gaussians on a 5×5 grid, spacing 2, σ 0.05 (PacGAN); 2-D points"
+    "grid25",
+    kind="points",
+    help="25 Gaussians on a 5×5 grid, spacing 2, σ 0.05 (PacGAN); 2-D points",
 )
 def grid25(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     return _mixture_dataset("grid25", cfg)
 
 
 @register_dataset(
-    "points", arg="FILE.csv", help="your own points: a CSV of n-D rows, header optional"
+    "points",
+    kind="points",
+    arg="FILE.csv",
+    help="your own points: a CSV of n-D rows, header optional",
 )
 def points_csv(cfg: DataConfig, arg: str | None) -> ArrayDataset:
     assert arg is not None
     path = Path(arg).expanduser()
     rows = read_points_csv(path)
+    rows = rows[choose_split([str(i) for i in range(len(rows))], cfg, f"points:{path}")]
     info = DataInfo(f"points:{path.name}", "points", (rows.shape[1],))
     return ArrayDataset(torch.from_numpy(rows).float(), None, info)
 

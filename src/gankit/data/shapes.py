@@ -274,6 +274,7 @@ def shapes_split(
 
 @register_dataset(
     "shapes",
+    kind="captioned",
     help="one or two coloured shapes, 5 captions each; unseen combinations held out",
 )
 def shapes(cfg: DataConfig, arg: str | None) -> ShapesDataset:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.base import DataConfig, DataInfo, register_dataset
+from gankit.data.base import DataConfig, DataInfo, NoHeldOutSplit, register_dataset
 from gankit.data.folder import (
     DEFAULT_RESOLUTION,
     IMAGE_SUFFIXES,
@@ -64,7 +64,7 @@ def _split_dirs(base: Path, split: str) -> list[Path]:
     named = {n: base / n for n in ("train", "test", "val") if (base / n).is_dir()}
     train, test = named.get("train"), named.get("test") or named.get("val")
     if split == "test" and test is None:
-        raise GankitError(
+        raise NoHeldOutSplit(
             f"no held-out pairs: {base} has no test/ or val/ folder (split 'test' reads it)"
         )
     if not named:
@@ -150,6 +150,7 @@ def _read_two(a: Path, b: Path, resolution: int, channels: int) -> tuple[np.ndar
 
 @register_dataset(
     "paired",
+    kind="paired",
     arg="PATH",
     help="your aligned pairs: side-by-side A|B images, or A/ and B/ folders of matching names",
 )
@@ -212,7 +213,10 @@ def _read_domain(
 
 
 @register_dataset(
-    "unpaired", arg="PATH", help="your two domains: CycleGAN's trainA/, trainB/ (testA/, testB/)"
+    "unpaired",
+    kind="unpaired",
+    arg="PATH",
+    help="your two domains: CycleGAN's trainA/, trainB/ (testA/, testB/)",
 )
 def unpaired(cfg: DataConfig, arg: str | None) -> UnpairedDataset:
     assert arg is not None

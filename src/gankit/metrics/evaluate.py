@@ -4,10 +4,16 @@ Features come from the shipped digits classifier for `digits` and `stacked-digit
 one digit), and are the coordinates themselves for point data. The reference set is the dataset's
 held-out split; the same metrics between the training split and the held-out split give the
 real-vs-real floor a model should be read against (`*_real` keys).
+
+User data without a held-out part (`folder:`, `points:` trained with `data.holdout` 0, `paired:`
+without a test/ folder) is compared with its training data instead; the result says so
+(`reference: train`), leaves out the floors, which would be zero by construction, and a
+warning says what the numbers then mean.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
@@ -16,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data.base import DataInfo, build_dataset
+from gankit.data.base import DataInfo, NoHeldOutSplit, build_dataset
 from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
 from gankit.handle import Generator
@@ -32,6 +38,17 @@ from gankit.registry import Registry
 MetricFn = Callable[["EvalContext"], dict[str, float]]
 Which = Literal["fake", "train", "test"]  # generated, real training split, real held-out split
 METRICS: Registry[MetricFn] = Registry("metric")
+log = logging.getLogger("gankit")
+# the fewest samples (generated, and real where a metric compares with them) each metric can use
+MIN_SAMPLES: dict[str, int] = {}
+
+
+def metric(name: str, *, help: str, min_samples: int = 1) -> Callable[[MetricFn], MetricFn]:
+    """Register a metric and the fewest samples it can be computed from."""
+    MIN_SAMPLES[name] = min_samples
+    return METRICS.register(name, help=help)
+
+
 DIGIT_SETS = ("digits", "stacked-digits")
 # unpaired built-in sets the translation scores know -> (style task, classes of their content)
 UNPAIRED_TASKS = {
@@ -51,8 +68,13 @@ def has_features(info: DataInfo) -> bool:
 class EvalContext:
     """Generated and real samples of one evaluation, with their features computed once."""
 
-    def __init__(self, handle: Generator, n: int | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, handle: Generator, n: int | None = None, seed: int = 0, *, needed: int = 1
+    ) -> None:
         self.handle, self.info, self.seed = handle, handle.info, seed
+        self.needed = needed  # the fewest real samples the metrics asked for can use
+        self.reference: Literal["test", "train"] = "test"
+        self.note = ""  # why the reference is the training data, when it is
         self._cache: dict[tuple[str, str], Any] = {}
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
         if self.info.two_domain and handle.model.directions:
@@ -67,8 +89,23 @@ class EvalContext:
         return self._cache[kind, which]
 
     def dataset(self, split: Literal["train", "test"]) -> Any:
+        """The real data of `split`; `test` is the training data (and `reference` becomes
+        "train") for data that holds nothing out."""
+        if split == "test" and self.reference == "train":
+            return self.dataset("train")
         cfg = replace(self.handle.config.data, split=split)
-        return self._cached("dataset", split, lambda: build_dataset(cfg))
+        try:
+            return self._cached("dataset", split, lambda: build_dataset(cfg))
+        except NoHeldOutSplit as err:
+            self.reference, self.note = "train", str(err)
+            return self.dataset("train")
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the reference is truly held out (else the `*_real` floors are left out:
+        the training data against itself is zero by construction)."""
+        self.dataset("test")
+        return self.reference == "test"
 
     def samples(self, which: Which) -> Tensor:
         """`fake` (generated), `test` (held-out real) or `train` (real): at most n of each."""
@@ -78,6 +115,12 @@ class EvalContext:
         if which == "fake":
             return self.handle.sample(self.n, seed=self.seed)
         dataset = self.dataset(which)
+        if len(dataset) < self.needed:
+            split = "held-out" if which == "test" and self.reference == "test" else "training"
+            raise GankitError(
+                f"the {split} data of {self.info.name!r} holds {len(dataset)} samples; "
+                f"these metrics need at least {self.needed} to compare with"
+            )
         gen = torch.Generator().manual_seed(self.seed)
         count = min(self.n, len(dataset))
         return dataset.batch(torch.randperm(len(dataset), generator=gen)[:count])["x"].cpu()
@@ -117,37 +160,55 @@ def _joint_probs(probs: np.ndarray) -> np.ndarray:
     return joint
 
 
-@METRICS.register("fid", help="Fréchet distance of classifier features (of coordinates for points)")
+@metric(
+    "fid",
+    min_samples=2,  # a covariance
+    help="Fréchet distance of classifier features (of coordinates for points)",
+)
 def fid(ctx: EvalContext) -> dict[str, float]:
     test = ctx.features("test")
-    return {
-        "fid": frechet_distance(ctx.features("fake"), test),
-        "fid_real": frechet_distance(ctx.features("train"), test),
-    }
+    out = {"fid": frechet_distance(ctx.features("fake"), test)}
+    if ctx.held_out:
+        out["fid_real"] = frechet_distance(ctx.features("train"), test)
+    return out
 
 
-@METRICS.register("kid", help="kernel distance (unbiased MMD², cubic kernel), mean and std")
+@metric(
+    "kid",
+    min_samples=2,  # unbiased MMD² leaves out the diagonal
+    help="kernel distance (unbiased MMD², cubic kernel), mean and std",
+)
 def kid(ctx: EvalContext) -> dict[str, float]:
     test, fake, train = ctx.features("test"), ctx.features("fake"), ctx.features("train")
     size = min(1000, len(test), len(fake), len(train))
     mean, std = kernel_inception_distance(fake, test, subset_size=size, seed=ctx.seed)
-    real, _ = kernel_inception_distance(train, test, subset_size=size, seed=ctx.seed)
-    return {"kid": mean, "kid_std": std, "kid_real": real}
+    out = {"kid": mean, "kid_std": std}
+    if ctx.held_out:
+        out["kid_real"] = kernel_inception_distance(train, test, subset_size=size, seed=ctx.seed)[0]
+    return out
 
 
-@METRICS.register("is", help="inception score with the digits classifier (digit sets only)")
+@metric(
+    "is",
+    min_samples=10,  # the score averages 10 splits
+    help="inception score with the digits classifier (digit sets only)",
+)
 def inception(ctx: EvalContext) -> dict[str, float]:
     mean, std = inception_score(_joint_probs(ctx.probs("fake")))
     real, _ = inception_score(_joint_probs(ctx.probs("test")))
     return {"is": mean, "is_std": std, "is_real": real}
 
 
-@METRICS.register("prdc", help="precision, recall (k=3), density, coverage (k=5) of features")
+@metric(
+    "prdc",
+    min_samples=6,  # a 5th nearest neighbour other than itself
+    help="precision, recall (k=3), density, coverage (k=5) of features",
+)
 def precision_recall(ctx: EvalContext) -> dict[str, float]:
     return prdc(ctx.features("test"), ctx.features("fake"))
 
 
-@METRICS.register("modes", help="modes covered, % high quality, reverse KL (PacGAN's Table 1)")
+@metric("modes", help="modes covered, % high quality, reverse KL (PacGAN's Table 1)")
 def modes(ctx: EvalContext) -> dict[str, float]:
     return mode_coverage(ctx.samples("fake"), ctx.info.name)
 
@@ -190,7 +251,7 @@ def _classes(samples: Tensor, info: DataInfo) -> np.ndarray:
     raise GankitError(f"no offline classifier for {info.name!r}")
 
 
-@METRICS.register("class_acc", help="conditional models: classifier accuracy of the asked class")
+@metric("class_acc", help="conditional models: classifier accuracy of the asked class")
 def class_accuracy(ctx: EvalContext) -> dict[str, float]:
     handle = ctx.handle
     if not handle.num_classes:
@@ -202,7 +263,7 @@ def class_accuracy(ctx: EvalContext) -> dict[str, float]:
     return {"class_acc": float((_classes(samples, ctx.info) == labels.numpy()).mean())}
 
 
-@METRICS.register("purity", help="infogan: how well its first categorical code gives the class")
+@metric("purity", help="infogan: how well its first categorical code gives the class")
 def purity(ctx: EvalContext) -> dict[str, float]:
     handle, model = ctx.handle, ctx.handle.model
     codes = [c for c in model.codes if c.kind == "categorical"]
@@ -218,7 +279,7 @@ def purity(ctx: EvalContext) -> dict[str, float]:
     return code_purity(values.numpy(), classes)
 
 
-@METRICS.register("ppl", help="perceptual path length in classifier features (w for stylegan)")
+@metric("ppl", min_samples=2, help="perceptual path length in classifier features (w for stylegan)")
 def path_length(ctx: EvalContext) -> dict[str, float]:
     from gankit.metrics.ppl import perceptual_path_length
 
@@ -238,9 +299,7 @@ def path_length(ctx: EvalContext) -> dict[str, float]:
     return out
 
 
-@METRICS.register(
-    "text", help="text-to-image on shapes: attribute consistency (seen/unseen), R-precision"
-)
+@metric("text", help="text-to-image on shapes: attribute consistency (seen/unseen), R-precision")
 def text_scores(ctx: EvalContext) -> dict[str, float]:
     from gankit.metrics.text import caption_scores, draw_for, held_out_captions
 
@@ -283,7 +342,11 @@ def evaluate(
     fns = [METRICS.get(name) for name in names]
     if not names:
         raise GankitError(f"no metric applies to {handle.info.name!r} yet")
-    ctx = EvalContext(handle, n, seed)
+    needed = max(MIN_SAMPLES[name] for name in names)
+    if n is not None and n < needed:
+        short = ", ".join(f"{k} at least {MIN_SAMPLES[k]}" for k in names if MIN_SAMPLES[k] > n)
+        raise GankitError(f"-n {n} is too few samples: {short}")
+    ctx = EvalContext(handle, n, seed, needed=needed)
     out: dict[str, Any] = {
         "model": handle.config.model_name,
         "data": handle.config.data.spec,
@@ -293,4 +356,12 @@ def evaluate(
     }
     for fn in fns:
         out.update({k: float(v) for k, v in fn(ctx).items()})
+    out["reference"] = ctx.reference
+    if ctx.reference == "train":
+        log.warning(
+            "%s; so these metrics compare the samples with the training data itself (the "
+            "convention of StyleGAN's FID), which a model that memorised its data would score "
+            "best on, and the real-vs-real floors (*_real) are left out",
+            ctx.note,
+        )
     return out

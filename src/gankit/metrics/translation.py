@@ -16,7 +16,7 @@ from torch import Tensor
 
 from gankit.data.base import Batch
 from gankit.errors import GankitError
-from gankit.metrics.evaluate import METRICS, PAIR_SETS, UNPAIRED_TASKS, EvalContext
+from gankit.metrics.evaluate import PAIR_SETS, UNPAIRED_TASKS, EvalContext, metric
 from gankit.metrics.image import bicubic_upscale, psnr, ssim
 from gankit.translate import translate
 
@@ -50,7 +50,7 @@ def is_super_resolution(ctx: EvalContext) -> bool:
     )
 
 
-@METRICS.register("psnr_ssim", help="paired sets: PSNR and SSIM of translations of held-out A vs B")
+@metric("psnr_ssim", help="paired sets: PSNR and SSIM of translations of held-out A vs B")
 def psnr_ssim(ctx: EvalContext) -> dict[str, float]:
     if ctx.info.kind != "paired" or not ctx.handle.model.directions:
         raise GankitError("psnr_ssim needs a translation model trained on paired data")
@@ -66,7 +66,7 @@ def psnr_ssim(ctx: EvalContext) -> dict[str, float]:
     return out
 
 
-@METRICS.register(
+@metric(
     "translation",
     help="unpaired glyph/digit sets: content preservation and domain accuracy, both ways",
 )
@@ -91,7 +91,7 @@ def translation_scores(ctx: EvalContext) -> dict[str, float]:
     return out
 
 
-@METRICS.register("pairs", help="cogan: share of generated pairs whose images show the same class")
+@metric("pairs", help="cogan: share of generated pairs whose images show the same class")
 def pair_scores(ctx: EvalContext) -> dict[str, float]:
     from gankit.metrics.pairs import pair_agreement_of
 

@@ -141,13 +141,17 @@ class GANModel(nn.Module):
         self.codes: list[Code] = []  # interpretable latent codes (InfoGAN's), in latent order
 
     @classmethod
+    def check_kind(cls, kind: str, name: str) -> None:
+        """Raise GankitError when this model cannot train on data of `kind` (dataset `name`);
+        the Trainer asks before it reads any data."""
+        if kind not in cls.data_kinds:
+            kinds = " or ".join(cls.data_kinds)
+            raise GankitError(f"model {cls.name!r} needs {kinds} data, but {name!r} holds {kind}")
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         """Raise GankitError when this model cannot train on data described by `info`."""
-        if info.kind not in cls.data_kinds:
-            kinds = " or ".join(cls.data_kinds)
-            raise GankitError(
-                f"model {cls.name!r} needs {kinds} data, but {info.name!r} holds {info.kind}"
-            )
+        cls.check_kind(info.kind, info.name)
         if cls.needs_labels and not info.num_classes:
             raise GankitError(f"model {cls.name!r} needs labelled data; {info.name!r} has none")
 

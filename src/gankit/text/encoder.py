@@ -26,8 +26,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from gankit.errors import GankitError
+from gankit.files import atomic_write
 from gankit.text.tokens import CHARS, PAD, VOCAB_SIZE, encode
-from gankit.training.checkpoint import atomic_write
 
 FORMAT = "gankit.text_encoder"
 SHIPPED = ("shapes", "glyphs")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import GankitError
+from gankit.files import TMP_MARK, atomic_write, human_bytes, make_dirs, writing
+
+log = logging.getLogger("gankit")
 
 FORMAT = "gankit.checkpoint"
 VERSION = 1
@@ -30,26 +33,6 @@ _NAME = re.compile(r"^step-(\d+)\.json$")
 
 def checkpoint_name(step: int) -> str:
     return f"step-{step:06d}"
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Call `write(tmp_path)`, fsync, then rename onto `path` (atomic on POSIX)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def _sha256(path: Path) -> str:
@@ -64,7 +47,7 @@ def save_checkpoint(
     directory: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
 ) -> Path:
     """Write step `step`'s checkpoint into `directory`; returns the JSON path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dirs(directory)
     name = checkpoint_name(step)
     weights = directory / f"{name}.safetensors"
     plain = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
@@ -78,7 +61,11 @@ def save_checkpoint(
         **meta,
     }
     path = directory / f"{name}.json"
-    atomic_write(path, lambda p: p.write_text(json.dumps(meta, indent=1)))
+    try:
+        atomic_write(path, lambda p: p.write_text(json.dumps(meta, indent=1)))
+    except BaseException:
+        weights.unlink(missing_ok=True)  # weights without their JSON are no checkpoint
+        raise
     return path
 
 
@@ -99,8 +86,41 @@ def prune_checkpoints(directory: Path, keep: int) -> None:
     if keep <= 0:
         return
     for _, path in list_checkpoints(directory)[:-keep]:
-        path.unlink(missing_ok=True)  # the JSON first: a checkpoint without it does not exist
-        path.with_suffix(".safetensors").unlink(missing_ok=True)
+        with writing(path):
+            path.unlink(missing_ok=True)  # the JSON first: a checkpoint without it does not exist
+            path.with_suffix(".safetensors").unlink(missing_ok=True)
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Remove what an interrupted run can leave behind in `run_dir` and say so: temporary files
+    of writes it was killed during (`.NAME.tmp-PID`), and checkpoint weights whose JSON was
+    never written (a checkpoint exists only once its JSON does, so these are never resumed
+    from). Call it only while holding the run's lock: no other process is then writing there."""
+    found = [p for p in run_dir.rglob(f".*{TMP_MARK}*") if p.is_file()]
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir():
+        found += [
+            p for p in checkpoints.glob("step-*.safetensors") if not p.with_suffix(".json").exists()
+        ]
+    size = 0
+    for path in found:
+        with writing(path):
+            size += path.stat().st_size
+            path.unlink()
+    if found:
+        log.warning(
+            "removed %d file(s) (%s) that an interrupted run left in %s: %s",
+            len(found),
+            human_bytes(size),
+            run_dir,
+            ", ".join(str(p.relative_to(run_dir)) for p in found[:4])
+            + (", ..." if len(found) > 4 else ""),
+        )
+    return found
+
+
+class DamagedCheckpoint(GankitError):
+    """A checkpoint whose files are missing, unreadable or fail their checksum."""
 
 
 def resolve_checkpoint(target: str | Path) -> Path:
@@ -111,10 +131,7 @@ def resolve_checkpoint(target: str | Path) -> Path:
     """
     path = Path(target).expanduser()
     if path.is_dir():
-        found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
-        if not found:
-            raise GankitError(f"{path} is not a gankit run: it holds no checkpoints")
-        return found[-1][1]
+        return _candidates(path)[-1][1]
     if path.suffix == ".safetensors":
         path = path.with_suffix(".json")
     if path.suffix == ".json" and path.is_file():
@@ -125,12 +142,20 @@ def resolve_checkpoint(target: str | Path) -> Path:
     raise GankitError(f"{target} is not a gankit run directory or checkpoint")
 
 
+def _candidates(run: Path) -> list[tuple[int, Path]]:
+    found = list_checkpoints(run / "checkpoints") or list_checkpoints(run)
+    if not found:
+        raise GankitError(f"{run} is not a gankit run: it holds no checkpoints")
+    return found
+
+
 def read_meta(path: Path) -> dict[str, Any]:
     """The JSON half of a checkpoint, checked to be one of ours."""
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise GankitError(f"{path} is not a gankit checkpoint ({err})") from None
+        # the JSON is written whole or not at all: one that does not parse is damaged
+        raise DamagedCheckpoint(f"{path} is not a gankit checkpoint ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GankitError(f"{path} is not a gankit checkpoint")
     if meta.get("version", 0) > VERSION:
@@ -141,18 +166,62 @@ def read_meta(path: Path) -> dict[str, Any]:
 def load_checkpoint(
     target: str | Path, *, verify: bool = True
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any], Path]:
-    """Read a checkpoint: (tensors, metadata, json path); `verify` checks the SHA-256."""
-    path = resolve_checkpoint(target)
+    """Read a checkpoint: (tensors, metadata, json path); `verify` checks the SHA-256.
+
+    For a run directory this is its newest intact checkpoint: a damaged newer one (a truncated
+    file, a checksum mismatch) is passed over with a warning that names it. A checkpoint file
+    given by name is read or refused, and the refusal names an intact older one if there is.
+    """
+    path = Path(target).expanduser()
+    if not path.is_dir():
+        chosen = resolve_checkpoint(target)
+        try:
+            return _read(chosen, verify)
+        except DamagedCheckpoint as err:
+            raise DamagedCheckpoint(f"{err}{_older_hint(chosen)}") from None
+    damaged: list[str] = []
+    for _, candidate in reversed(_candidates(path)):
+        try:
+            loaded = _read(candidate, verify)
+        except DamagedCheckpoint as err:
+            damaged.append(str(err))
+            continue
+        if damaged:
+            log.warning(
+                "passed over %d damaged checkpoint(s) in %s (%s); using step %d, the newest "
+                "intact one",
+                len(damaged),
+                path,
+                "; ".join(damaged),
+                loaded[1]["step"],
+            )
+        return loaded
+    raise DamagedCheckpoint(f"every checkpoint of {path} is damaged: {'; '.join(damaged)}")
+
+
+def _older_hint(path: Path) -> str:
+    """ "; step N (PATH) is intact", naming the newest intact checkpoint older than `path`."""
+    older = [(s, p) for s, p in list_checkpoints(path.parent) if p != path]
+    for step, candidate in reversed(older):
+        try:
+            _read(candidate, True)
+        except GankitError:
+            continue
+        return f"; an older checkpoint is intact: step {step} ({candidate})"
+    return ""
+
+
+def _read(path: Path, verify: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any], Path]:
     meta = read_meta(path)
     weights = path.with_name(meta.get("weights", ""))
     if not weights.is_file():
-        raise GankitError(f"checkpoint {path} is missing its weights file {weights.name}")
+        raise DamagedCheckpoint(f"checkpoint {path} is missing its weights file {weights.name}")
     if verify and _sha256(weights) != meta.get("sha256"):
-        raise GankitError(f"checkpoint weights {weights} are corrupt (checksum mismatch)")
+        raise DamagedCheckpoint(f"checkpoint weights {weights} are corrupt (checksum mismatch)")
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError) as err:
-        raise GankitError(f"cannot read checkpoint weights {weights}: {err}") from None
+        raise DamagedCheckpoint(f"cannot read checkpoint weights {weights}: {err}") from None
     return tensors, meta, path
 
 

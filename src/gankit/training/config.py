@@ -23,6 +23,7 @@ from gankit.config import (
 from gankit.data.base import DataConfig, split_spec
 from gankit.errors import GankitError
 from gankit.models.base import MODELS, GANModel, ModelConfig
+from gankit.training.distributed import parse_device
 
 
 @dataclass
@@ -67,6 +68,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        parse_device(self.device)  # its spelling; whether this machine has it, at training
 
 
 @dataclass

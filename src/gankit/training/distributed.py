@@ -19,6 +19,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from gankit.errors import GankitError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -43,12 +45,51 @@ def from_environment() -> DistInfo:
     return DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
 
 
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def parse_device(text: str) -> torch.device | None:
+    """`text` as a torch device (None for `auto`), or a GankitError naming the choices."""
+    if text == "auto":
+        return None
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise GankitError(f"unknown device {text!r} (choose from {DEVICES})") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise GankitError(f"gankit does not train on {device.type} devices (use {DEVICES})")
+    return device
+
+
+def check_available(device: torch.device) -> None:
+    """Raise GankitError when `device` is not on this machine, saying what is."""
+    if device.type == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise GankitError(
+                f"--device {device}: this PyTorch ({torch.__version__}) is built without CUDA; "
+                "use --device cpu, or install a CUDA build of PyTorch"
+            )
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise GankitError(f"--device {device}: no CUDA GPU is visible on this machine")
+        if device.index is not None and device.index >= count:
+            raise GankitError(
+                f"--device {device}: this machine has {count} CUDA GPU(s), cuda:0 to "
+                f"cuda:{count - 1}"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        why = "is built without it" if not torch.backends.mps.is_built() else "cannot use it here"
+        raise GankitError(f"--device mps: Apple's MPS is not available (this PyTorch {why})")
+
+
 def select_device(preference: str, info: DistInfo) -> torch.device:
-    """`auto` picks CUDA (this rank's local GPU), then Apple's MPS, then the CPU."""
-    if preference != "auto":
-        device = torch.device(preference)
+    """`auto` picks CUDA (this rank's local GPU), then Apple's MPS, then the CPU; a named device
+    must exist on this machine."""
+    device = parse_device(preference)
+    if device is not None:
         if device.type == "cuda" and device.index is None and info.enabled:
             device = torch.device("cuda", info.local_rank)
+        check_available(device)
         return device
     if torch.cuda.is_available():
         return torch.device("cuda", info.local_rank if info.enabled else 0)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
+from gankit.files import append_text, write_text
 
 
 class LossTracker:
@@ -53,6 +54,17 @@ class LossTracker:
         return means
 
 
+def require_tensorboard() -> Any:
+    """TensorBoard's SummaryWriter class, or a GankitError saying how to install it."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise GankitError(
+            "TensorBoard logging needs the tensorboard package: pip install 'gankit[tensorboard]'"
+        ) from None
+    return SummaryWriter
+
+
 class RunLogger:
     """Appends records to `metrics.jsonl` and, optionally, TensorBoard (rank 0 only)."""
 
@@ -60,14 +72,7 @@ class RunLogger:
         self.path = run_dir / "metrics.jsonl"
         self.writer = None
         if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                raise GankitError(
-                    "TensorBoard logging needs the tensorboard package: "
-                    "pip install 'gankit[tensorboard]'"
-                ) from None
-            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+            self.writer = require_tensorboard()(str(run_dir / "tensorboard"))
 
     def truncate_after(self, step: int) -> None:
         """Drop records newer than `step` (written after the checkpoint a run resumes from)."""
@@ -76,12 +81,11 @@ class RunLogger:
         lines = self.path.read_text().splitlines(keepends=True)
         kept = [line for line in lines if _record_step(line) <= step]
         if len(kept) != len(lines):
-            self.path.write_text("".join(kept))
+            write_text(self.path, "".join(kept))
 
     def log(self, step: int, record: dict[str, Any]) -> None:
         record = {"step": step, **record}
-        with self.path.open("a") as f:
-            f.write(json.dumps(record, allow_nan=True) + "\n")
+        append_text(self.path, json.dumps(record, allow_nan=True) + "\n")
         if self.writer is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, int | float) and math.isfinite(value):

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,21 +18,25 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from gankit.config import dump_yaml
-from gankit.data.base import Batch, DataInfo, build_dataset
+from gankit.data.base import Batch, DataInfo, build_dataset, spec_kind
 from gankit.data.loader import BatchStream
-from gankit.errors import GankitError, TrainingDiverged
+from gankit.errors import GankitError, RunStopped, TrainingDiverged, WriteError
+from gankit.files import make_dirs, write_text
 from gankit.models.base import GANModel, make_optimizer
 from gankit.training import distributed as dist
 from gankit.training.checkpoint import (
     checkpoint_name,
     list_checkpoints,
     prune_checkpoints,
+    remove_leftovers,
     save_checkpoint,
     subdict,
 )
 from gankit.training.config import RunConfig
 from gankit.training.ema import EMA
-from gankit.training.runlog import LossTracker, RunLogger
+from gankit.training.memory import check_training
+from gankit.training.rundir import LOCK, RunLock, check_new_run_dir, mark_run
+from gankit.training.runlog import LossTracker, RunLogger, require_tensorboard
 from gankit.training.state import (
     capture_rng,
     join_optimizer_state,
@@ -55,6 +59,7 @@ class TrainResult:
     ema: EMA | None
     logs: dict[str, float]
     stopped_early: bool = False
+    already_done: bool = False  # a resumed run already at its steps: nothing was trained
 
 
 def default_run_dir(config: RunConfig, root: Path = Path("runs")) -> Path:
@@ -91,16 +96,34 @@ class Trainer:
         self.dist = dist.from_environment()
         self.device = dist.select_device(config.train.device, self.dist)
         self._check_precision()
+        if config.train.tensorboard:
+            require_tensorboard()  # before anything is built or written
         dist.init_process_group(self.dist, self.device)
+        self.write = write and self.dist.is_main
         self.step = 0
         self.elapsed = 0.0  # training seconds of finished `fit` calls (and of the checkpoint)
         self._fit_start: float | None = None  # when the running `fit` call started
-        self._build(fresh=checkpoint is None)
-        if checkpoint is not None:
-            self._restore(*checkpoint)
-        self.write = write and self.dist.is_main
-        self.run_dir = self._prepare_run_dir(run_dir, checkpoint is not None) if write else None
-        self._stop_requested = False
+        self._stop_signal: int | None = None
+        self.lock: RunLock | None = None
+        self._created = False  # whether this start created the run directory
+        self.run_dir: Path | None = None
+        resumed = checkpoint is not None
+        claimed = None
+        try:
+            if write and run_dir is not None:  # refuse a directory in use before building
+                claimed = self._on_main(lambda: self._claim(Path(run_dir).expanduser(), resumed))
+            self._build(fresh=not resumed)
+            if checkpoint is not None:
+                self._restore(*checkpoint)
+            if write:
+                self.run_dir = self._on_main(lambda: self._open_run_dir(claimed, resumed))
+        except BaseException:
+            self._abandon(claimed, resumed)
+            raise
+
+    @property
+    def _stop_requested(self) -> bool:
+        return self._stop_signal is not None
 
     # ----------------------------------------------------------------- set-up
     def _check_precision(self) -> None:
@@ -118,6 +141,7 @@ class Trainer:
             raise GankitError(
                 f"batch size {t.batch_size} does not split over {self.dist.world_size} processes"
             )
+        model_cls.check_kind(spec_kind(cfg.data.spec), cfg.data.spec)  # before reading data
         if cfg.data.resolution is not None:
             model_cls.check_resolution(cfg.model, cfg.data.resolution)
         seed_everything(t.seed)  # identical initial weights on every rank
@@ -125,6 +149,9 @@ class Trainer:
         info = dataset.info
         cfg.data = replace(cfg.data, resolution=info.resolution)  # record what was used
         model_cls.check_data(cfg.model, info)
+        per_rank = t.batch_size // self.dist.world_size
+        some = dataset.batch(torch.arange(min(per_rank, len(dataset))))
+        check_training(model_cls, cfg.model, info, some, per_rank, self.device)
         self.model = model_cls(cfg.model, info)
         if fresh:
             self.model.load_pretrained()
@@ -187,32 +214,55 @@ class Trainer:
             return None
         return (torch.arange(n) % info.num_classes).to(self.device)
 
-    def _prepare_run_dir(self, run_dir: str | Path | None, resumed: bool) -> Path:
-        """Rank 0 creates the run directory; every rank learns its path (or rank 0's error, so
-        that no rank is left waiting for the others)."""
+    def _on_main(self, make: Callable[[], Path]) -> Path:
+        """`make()` on rank 0, its result (a path) on every rank; rank 0's error is raised on
+        every rank, so that no rank is left waiting for the others."""
         outcome: tuple[str, str] = ("error", "")
         if self.dist.is_main:
             try:
-                outcome = ("ok", str(self._create_run_dir(run_dir, resumed)))
+                outcome = ("ok", str(make()))
             except GankitError as err:
                 outcome = ("error", str(err))
-            except OSError as err:
-                outcome = ("error", f"cannot write the run directory: {err}")
         status, text = dist.broadcast_object(outcome, self.dist)
         if status == "error":
             raise GankitError(text)
         return Path(text)
 
-    def _create_run_dir(self, run_dir: str | Path | None, resumed: bool) -> Path:
-        path = Path(run_dir).expanduser() if run_dir else default_run_dir(self.config)
-        if not resumed and list_checkpoints(path / "checkpoints"):
-            raise GankitError(f"{path} already holds a run; continue it with --resume {path}")
+    def _claim(self, path: Path, resumed: bool) -> Path:
+        """Lock the run directory `path` (rank 0): a new run needs a new or empty directory."""
+        if not resumed:
+            check_new_run_dir(path)
+        self._created = not path.exists()
+        self.lock = RunLock(path)
+        if not resumed:
+            check_new_run_dir(path)  # again, now that no other process can be writing it
+        return path
+
+    def _open_run_dir(self, claimed: Path | None, resumed: bool) -> Path:
+        """Rank 0 makes the run directory its own: the default path is claimed now; leftovers of
+        an interrupted run are removed, newer checkpoints of a resumed branch set aside; then
+        the marker and the resolved config are written."""
+        path = claimed or self._claim(default_run_dir(self.config), resumed)
+        remove_leftovers(path)
         if resumed:
             self._set_aside_newer_checkpoints(path / "checkpoints")
-        for sub in ("", "checkpoints", "samples"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        (path / "config.yaml").write_text(dump_yaml(self.config.to_dict()))
+        for sub in ("checkpoints", "samples"):
+            make_dirs(path / sub)
+        mark_run(path)
+        write_text(path / "config.yaml", dump_yaml(self.config.to_dict()))
         return path
+
+    def _abandon(self, claimed: Path | None, resumed: bool) -> None:
+        """Undo a start that failed: release the lock, and remove the directory if this start
+        created it and wrote nothing else there."""
+        if self.lock is None:
+            return
+        self.lock.release()
+        self.lock = None
+        if claimed is not None and not resumed and self._created:
+            with contextlib.suppress(OSError):
+                (claimed / LOCK).unlink()
+                claimed.rmdir()
 
     def _set_aside_newer_checkpoints(self, directory: Path) -> None:
         """Resuming from an older checkpoint starts a new branch: its newer checkpoints move to
@@ -229,8 +279,44 @@ class Trainer:
         log.warning("moved %d newer checkpoint(s) to %s", len(newer), aside)
 
     # ----------------------------------------------------------------- loop
-    def fit(self) -> TrainResult:
-        """Train up to `train.steps`; returns when done or when asked to stop (SIGINT/SIGTERM)."""
+    def fit(self, *, reraise_signal: bool = False) -> TrainResult:
+        """Train up to `train.steps` and return.
+
+        A first SIGINT or SIGTERM finishes the current step, writes a checkpoint and stops (a
+        second aborts). With `reraise_signal` the signal is then delivered again to the handler
+        that was in place before training (KeyboardInterrupt for Ctrl-C; SIGTERM's default
+        action ends the process), so a program or job scheduler that sent it still stops;
+        without, `fit` returns a result with `stopped_early` (what the CLI does).
+
+        Raises:
+            RunStopped: a file of the run could not be written (a full disk), or a loss became
+                NaN (`TrainingDiverged`); the last complete checkpoint is intact.
+        """
+        if self.write and self.run_dir is not None and self.lock is None:
+            self.lock = RunLock(self.run_dir)  # a second `fit` of this trainer
+        try:
+            result = self._fit()
+        except WriteError as err:
+            raise RunStopped(f"{err}. {self._stopped_here()}") from None
+        finally:  # the run is free as soon as its training returns
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+        if reraise_signal and self._stop_signal is not None:
+            signal.raise_signal(self._stop_signal)  # the handlers before training are back
+        return result
+
+    def _stopped_here(self) -> str:
+        """Where a stopped run stands and how to continue it."""
+        kept = list_checkpoints(self.run_dir / "checkpoints") if self.run_dir else []
+        if not kept:
+            return f"Training stopped at step {self.step}."
+        return (
+            f"Training stopped at step {self.step}; the last complete checkpoint is step "
+            f"{kept[-1][0]} ({kept[-1][1]}): continue with gankit train --resume {self.run_dir}"
+        )
+
+    def _fit(self) -> TrainResult:
         t = self.config.train
         logger = None
         if self.write and self.run_dir is not None:
@@ -246,12 +332,12 @@ class Trainer:
             dynamic_ncols=True,
             mininterval=0.5 if sys.stderr.isatty() else 30.0,  # keep logs of piped runs short
         )
-        if self.step == 0 and self.run_dir is not None:
-            self._save_samples(logger)
-            self._save_checkpoint(last_logs)  # a good state to return to, whatever happens
-        mark = self._fit_start = time.perf_counter()
-        mark_step = self.step
         try:
+            if self.step == 0 and self.run_dir is not None:
+                self._save_samples(logger)
+                self._save_checkpoint(last_logs)  # a good state to return to, whatever happens
+            mark = self._fit_start = time.perf_counter()
+            mark_step = self.step
             with self._graceful_stop():
                 while self.step < t.steps and not self._should_stop():
                     tracker.add(self.step, self.train_step(self.step))
@@ -345,7 +431,7 @@ class Trainer:
         def handler(signum: int, frame: object) -> None:
             if self._stop_requested:
                 raise KeyboardInterrupt
-            self._stop_requested = True
+            self._stop_signal = signum
             log.warning("stopping after this step (press Ctrl-C again to abort)")
 
         try:
@@ -519,4 +605,8 @@ class Trainer:
             seed_everything(self.config.train.seed + 7919 * (self.step + rank + 1))
 
     def close(self) -> None:
+        """Release the run directory and the process group."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         dist.shutdown(self.dist)

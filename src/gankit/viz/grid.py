@@ -13,6 +13,7 @@ from torch import Tensor
 from gankit.data.base import DataInfo
 from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
+from gankit.files import atomic_write, output_path
 
 MIN_CELL = 64  # small images are enlarged (nearest neighbour) to at least this many pixels
 
@@ -48,22 +49,31 @@ def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.n
     return grid
 
 
+def _pil_format(path: Path) -> str:
+    """PIL's format name for `path`'s suffix (saving goes through a temporary name)."""
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise GankitError(f"cannot write {path}: unknown image type {path.suffix or '(none)'}")
+    return fmt
+
+
+def save_array(array: np.ndarray, path: str | Path) -> Path:
+    """Save a uint8 picture [H, W, 1 or 3] (PNG, JPEG, ... by suffix), atomically."""
+    path = Path(path)
+    fmt = _pil_format(path)
+    picture = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    if fmt == "JPEG" and picture.mode not in ("L", "RGB"):
+        picture = picture.convert("RGB")
+    return atomic_write(path, lambda tmp: picture.save(tmp, format=fmt))
+
+
 def save_image(image: Tensor, path: str | Path) -> Path:
     """Save one image [C, H, W] in [-1, 1] at its own size (PNG, JPEG, ... by suffix)."""
-    path = Path(path)
-    array = to_uint8(image[None])[0]
-    try:
-        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
-    except (OSError, ValueError) as err:
-        raise GankitError(f"cannot write {path}: {err}") from None
-    return path
+    return save_array(to_uint8(image[None])[0], path)
 
 
 def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
-    path = Path(path)
-    grid = image_grid(images, nrow=nrow)
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
-    return path
+    return save_array(image_grid(images, nrow=nrow), path)
 
 
 def save_scatter(
@@ -94,8 +104,11 @@ def save_scatter(
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -107,8 +120,12 @@ def save_gif(frames: Tensor, path: str | Path, *, duration_ms: int = 120) -> Pat
     cells = cells.repeat(scale, axis=1).repeat(scale, axis=2)
     images = [Image.fromarray(c[..., 0] if c.shape[-1] == 1 else c) for c in cells]
     loop = images + images[-2:0:-1]
-    loop[0].save(path, save_all=True, append_images=loop[1:], duration=duration_ms, loop=0)
-    return path
+    return atomic_write(
+        path,
+        lambda tmp: loop[0].save(
+            tmp, format="GIF", save_all=True, append_images=loop[1:], duration=duration_ms, loop=0
+        ),
+    )
 
 
 def save_samples(
@@ -123,13 +140,16 @@ def save_samples(
     """Save samples of data described by `info`, by file type: `.npy` the raw array; `.png`/`.jpg`
     a grid (images, `nrow` per row) or a scatter plot over the true modes of a built-in mixture
     (points); `.gif` (images, where `gif` allows it) an animation of the samples in order."""
-    path = Path(path).expanduser()
-    if not path.parent.is_dir():
-        raise GankitError(f"cannot write {path}: no such directory {path.parent}")
+    path = output_path(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        np.save(path, samples.detach().cpu().numpy())
-        return path
+        array = samples.detach().cpu().numpy()
+
+        def write_npy(tmp: Path) -> None:
+            with tmp.open("wb") as f:  # a file object: np.save would add ".npy" to the name
+                np.save(f, array)
+
+        return atomic_write(path, write_npy)
     if suffix == ".gif" and gif and info.kind == "image":
         return save_gif(samples, path)
     if suffix not in (".png", ".jpg", ".jpeg"):

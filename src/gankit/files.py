@@ -1,0 +1,128 @@
+"""Every file gankit writes goes through here, so that each is written atomically (a temporary
+file beside it, fsync, rename: a reader or a crash never sees half a file) and so that any OS
+error becomes one `WriteError` naming the path and the reason (the disk that is full, the
+directory that is read-only) rather than a traceback.
+
+The temporary file is `.NAME.tmp-PID` in the target's directory; a process killed while writing
+leaves it behind, and `gankit train` removes such leftovers when it next opens the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from gankit.errors import WriteError
+
+TMP_MARK = ".tmp-"  # in the names of temporary files: .NAME.tmp-PID
+
+
+def temporary_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+
+
+def _existing(path: Path) -> Path:
+    """The nearest existing ancestor of `path` (for free-space figures)."""
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return Path("/")
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def write_error(path: Path, err: OSError) -> WriteError:
+    """A `WriteError` for `err`, raised while writing `path`, saying what to do about it."""
+    code = err.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        free = shutil.disk_usage(_existing(path)).free
+        reason = (
+            f"no space left on the disk that holds it ({human_bytes(free)} free"
+            f"{' within your quota' if code == errno.EDQUOT else ''}); free some space"
+        )
+    elif code == errno.EROFS:
+        reason = "the file system is read-only"
+    elif code in (errno.EACCES, errno.EPERM):
+        reason = f"permission denied (is {_existing(path.parent)} writable?)"
+    elif code == errno.ENOENT:
+        reason = f"no such directory {path.parent}"
+    elif code == errno.ENOTDIR:
+        reason = f"{_existing(path.parent)} is a file, not a directory"
+    elif code == errno.EISDIR:
+        reason = "it is a directory"
+    else:
+        reason = err.strerror or str(err)
+    return WriteError(f"cannot write {path}: {reason}", path, code)
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[Path]:
+    """Turn any OSError raised in the block into a `WriteError` naming `path`."""
+    path = Path(path)
+    try:
+        yield path
+    except WriteError:
+        raise
+    except OSError as err:
+        raise write_error(path, err) from None
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call `write(tmp_path)`, fsync, then rename onto `path` (atomic on POSIX). On any error
+    the temporary file is removed and `path` is left as it was."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    with writing(path):
+        try:
+            write(tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def append_text(path: str | Path, text: str) -> None:
+    """Append `text` to `path` (logs: a line at a time, so not through a temporary file)."""
+    with writing(path) as p, p.open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def make_dirs(path: str | Path) -> Path:
+    """`mkdir -p path`, with a clear error."""
+    with writing(path) as p:
+        p.mkdir(parents=True, exist_ok=True)
+    return Path(path)
+
+
+def output_path(path: str | Path) -> Path:
+    """A file the user asked gankit to write: `~` expanded, its directory required to exist
+    (gankit does not invent directories from a typo), and not a directory itself."""
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise WriteError(f"cannot write {path}: no such directory {path.parent}", path)
+    if path.is_dir():
+        raise WriteError(f"cannot write {path}: it is a directory", path)
+    return path
