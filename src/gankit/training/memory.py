@@ -127,11 +127,18 @@ def estimate_training(
 
 
 def _saved_bytes(model: torch.nn.Module, phase: str, batch: Batch) -> int:
+    """Bytes of the tensors autograd keeps for backward in one step of `phase`, leaving out
+    the weights themselves (kept by reference, not copied) and counting each tensor once."""
+    weights = {id(p) for p in model.parameters()}
+    seen: set[int] = set()
     saved = 0
 
     def pack(t: Tensor) -> Tensor:
         nonlocal saved
-        saved += t.numel() * t.element_size()
+        base = t._base if t._base is not None else t
+        if id(base) not in weights and id(base) not in seen:
+            seen.add(id(base))
+            saved += base.numel() * base.element_size()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), warnings.catch_warnings():

@@ -44,11 +44,22 @@ def is_run(path: Path) -> bool:
     return (path / MARKER).is_file() or bool(list_checkpoints(path / "checkpoints"))
 
 
+def check_not_foreign(path: Path) -> None:
+    """Raise GankitError when `path` is a file, or a directory that holds files gankit did not
+    write (checked before anything, even a lock file, is written there)."""
+    if path.exists() and not path.is_dir():
+        raise GankitError(f"{path} is a file, not a directory: give a new path for the run")
+    if path.is_dir() and not is_run(path) and any(p.name not in _OWN_FILES for p in path.iterdir()):
+        raise GankitError(
+            f"{path} is not empty and is not a gankit run: give a new or empty directory for "
+            "the run (gankit never writes over files it did not make)"
+        )
+
+
 def check_new_run_dir(path: Path) -> None:
     """Raise GankitError unless a new run may be written into `path`: it does not exist or is
     an empty directory."""
-    if path.exists() and not path.is_dir():
-        raise GankitError(f"{path} is a file, not a directory: give a new path for the run")
+    check_not_foreign(path)
     if not path.is_dir():
         return
     if list_checkpoints(path / "checkpoints"):
@@ -58,11 +69,6 @@ def check_new_run_dir(path: Path) -> None:
             f"{path} holds the samples or logs of a gankit run whose checkpoints are gone: it "
             "cannot be continued, and a new run there would mix with them; give a new path "
             "(or delete it first)"
-        )
-    if any(p.name not in _OWN_FILES for p in path.iterdir()):
-        raise GankitError(
-            f"{path} is not empty and is not a gankit run: give a new or empty directory for "
-            "the run (gankit never writes over files it did not make)"
         )
 
 

@@ -35,7 +35,13 @@ from gankit.training.checkpoint import (
 from gankit.training.config import RunConfig
 from gankit.training.ema import EMA
 from gankit.training.memory import check_training
-from gankit.training.rundir import LOCK, RunLock, check_new_run_dir, mark_run
+from gankit.training.rundir import (
+    LOCK,
+    RunLock,
+    check_new_run_dir,
+    check_not_foreign,
+    mark_run,
+)
 from gankit.training.runlog import LossTracker, RunLogger, require_tensorboard
 from gankit.training.state import (
     capture_rng,
@@ -231,11 +237,11 @@ class Trainer:
     def _claim(self, path: Path, resumed: bool) -> Path:
         """Lock the run directory `path` (rank 0): a new run needs a new or empty directory."""
         if not resumed:
-            check_new_run_dir(path)
+            check_not_foreign(path)  # before a lock file is written there
         self._created = not path.exists()
-        self.lock = RunLock(path)
+        self.lock = RunLock(path)  # refused at once while another process trains this run
         if not resumed:
-            check_new_run_dir(path)  # again, now that no other process can be writing it
+            check_new_run_dir(path)  # now that no other process can be writing it
         return path
 
     def _open_run_dir(self, claimed: Path | None, resumed: bool) -> Path:
