@@ -147,3 +147,77 @@ def test_image_to_image_metrics_on_held_out_data(name: str, tiny: Tiny, keys, tm
         assert out["psnr_bicubic"] > out["psnr"]  # one step of training: far from bicubic
     else:
         assert 0 <= out["pair_agreement"] <= 1
+
+
+# --- sample counts and the reference set -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dcgan_handle(tmp_path_factory) -> gankit.Generator:
+    run = tmp_path_factory.mktemp("eval") / "dcgan"
+    Trainer(tiny_config("dcgan", steps=1), run_dir=run).fit()
+    return gankit.load(run)
+
+
+def test_each_metric_says_the_fewest_samples_it_needs(dcgan_handle) -> None:
+    from gankit.metrics.evaluate import METRICS, MIN_SAMPLES
+
+    assert set(MIN_SAMPLES) == set(METRICS.names())  # every metric declares its minimum
+    with pytest.raises(
+        GankitError, match="-n 1 is too few samples: fid at least 2, kid at least 2"
+    ):
+        evaluate(dcgan_handle, n=1)
+    with pytest.raises(
+        GankitError, match="-n 5 is too few samples: prdc at least 6, is at least 10"
+    ):
+        evaluate(dcgan_handle, ["prdc", "is", "modes"], n=5)
+    out = evaluate(dcgan_handle, ["fid", "kid", "modes"], n=2)
+    assert out["n"] == 2 and out["reference"] == "test" and "fid_real" in out
+
+
+def _points_file(path) -> str:
+    rows = np.random.default_rng(0).normal(size=(400, 2))
+    np.savetxt(path, rows, delimiter=",")
+    return f"points:{path}"
+
+
+def test_data_without_a_held_out_part_is_compared_with_its_training_data_and_says_so(
+    tmp_path, caplog
+) -> None:
+    spec = _points_file(tmp_path / "pts.csv")
+    with pytest.raises(gankit.GankitError, match="has no held-out part: train with --set data"):
+        build_dataset(DataConfig(spec, split="test"))
+    tiny = Tiny(spec, ("model.g_hidden=[8]", "model.d_hidden=[8]"))
+    Trainer(tiny_config("gan", tiny, steps=1), run_dir=tmp_path / "run").fit()
+    with caplog.at_level("WARNING", logger="gankit"):
+        out = evaluate(gankit.load(tmp_path / "run"))
+    assert out["reference"] == "train"
+    assert "fid" in out and "fid_real" not in out and "kid_real" not in out  # 0 by construction
+    assert "compare the samples with the training data itself" in caplog.text
+
+
+def test_a_held_out_part_of_user_data_is_fixed_by_name(tmp_path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(60):
+        Image.fromarray(np.full((8, 8), i * 4, np.uint8)).save(folder / f"{i:03d}.png")
+    cfg = DataConfig(f"folder:{folder}", resolution=8, channels=1, holdout=0.2)
+
+    def pixels(split: str) -> set[int]:
+        data = build_dataset(DataConfig(**{**cfg.__dict__, "split": split}))
+        return {int(v) for v in data.x[:, 0, 0, 0]}
+
+    train, test = pixels("train"), pixels("test")
+    assert train.isdisjoint(test) and len(train) + len(test) == 60 and 4 <= len(test) <= 20
+    for i in range(60, 90):  # the folder grows: what was held out stays held out
+        Image.fromarray(np.full((8, 8), i * 2 + 1, np.uint8)).save(folder / f"{i:03d}.png")
+    assert test <= pixels("test") and train <= pixels("train")
+    spec = _points_file(tmp_path / "pts.csv")
+    rows = {split: build_dataset(DataConfig(spec, split=split, holdout=0.25)).x for split in SPLITS}
+    assert len(rows["train"]) + len(rows["test"]) == len(rows["all"]) == 400
+    assert 60 < len(rows["test"]) < 140
+
+
+SPLITS = ("train", "test", "all")
