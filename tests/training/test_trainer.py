@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 import math
+import signal
 
 import pytest
 import torch
