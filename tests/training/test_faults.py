@@ -398,3 +398,20 @@ def test_a_model_that_cannot_use_the_data_is_refused_before_reading_it(
 
 def test_run_stopped_is_exit_status_one() -> None:
     assert issubclass(gankit.TrainingDiverged, RunStopped)
+
+
+def test_checkpoints_record_what_else_a_result_depends_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = tmp_path / "run"
+    Trainer(tiny_config("gan", steps=2), run_dir=run).fit()
+    env = load_checkpoint(run)[1]["environment"]
+    assert env["threads"] == torch.get_num_threads() and env["torch"] == torch.__version__
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if threads > 1 else 2)
+    try:
+        with caplog.at_level("WARNING", logger="gankit"):
+            gankit.train(resume=run, steps=3, train_options={"progress": False})
+    finally:
+        torch.set_num_threads(threads)
+    assert f"resuming in another environment (threads {threads} -> " in caplog.text

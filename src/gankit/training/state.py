@@ -67,3 +67,27 @@ def join_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
     for index, entries in meta.get("extra", {}).items():
         state.setdefault(int(index), {}).update(entries)
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def environment() -> dict[str, Any]:
+    """What a run's numbers depend on beyond its config and seed, recorded in every checkpoint:
+    on a CPU, floating-point reductions are split across threads, so the same run on another
+    thread count (or another PyTorch, another CPU kind) gives other weights."""
+    import platform
+
+    return {
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cuda": torch.version.cuda,
+    }
+
+
+def environment_changes(saved: dict[str, Any]) -> list[str]:
+    """What differs between the environment a checkpoint records and this process's."""
+    now = environment()
+    keys = ("threads", "torch", "numpy", "machine")
+    return [f"{k} {saved[k]} -> {now[k]}" for k in keys if k in saved and saved[k] != now[k]]

@@ -45,6 +45,8 @@ from gankit.training.rundir import (
 from gankit.training.runlog import LossTracker, RunLogger, require_tensorboard
 from gankit.training.state import (
     capture_rng,
+    environment,
+    environment_changes,
     join_optimizer_state,
     restore_rng,
     seed_everything,
@@ -577,6 +579,7 @@ class Trainer:
             "stream": self.stream.state_dict(),
             "world_size": self.dist.world_size,
             "elapsed": self.seconds_trained(),  # so that a resumed run's clock continues
+            "environment": environment(),
         }
         return tensors, meta
 
@@ -598,6 +601,13 @@ class Trainer:
                 scaler.load_state_dict(state)
         self.stream.load_state_dict(meta["stream"])
         self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed", 0.0))
+        changes = environment_changes(meta.get("environment", {}))
+        if changes:
+            log.warning(
+                "resuming in another environment (%s): the run continues, but not bit for bit "
+                "as it would have where it started",
+                ", ".join(changes),
+            )
         rank = self.dist.rank
         if meta.get("world_size", 1) == self.dist.world_size:
             restore_rng(meta["rng"][rank], subdict(tensors, f"rng.{rank}"))
