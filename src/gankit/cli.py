@@ -62,9 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list models and datasets")
 
-    p = sub.add_parser("train", help="train a model (or --resume a run)")
-    p.add_argument("model", nargs="?", help="model name (see `gankit list`)")
-    p.add_argument("--data", help="dataset spec: a name, folder:PATH or points:FILE.csv")
+    p = sub.add_parser(
+        "train",
+        help="train a model (or --resume a run)",
+        epilog=_train_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", nargs="?", help="model name (listed below)")
+    p.add_argument("--data", help="dataset spec (listed below): a name, or e.g. folder:PATH")
     p.add_argument("--steps", type=_positive, help="generator updates")
     p.add_argument("--batch-size", type=_positive, help="global batch size")
     p.add_argument("--resolution", type=_positive, help="image side length")
@@ -81,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override any config value, e.g. --set model.gp_weight=5 (repeatable)",
     )
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="mixed precision")
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -176,6 +181,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON to stdout")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
     return parser
+
+
+def _train_epilog() -> str:
+    """The models, the dataset specs and the most used settings, for `gankit train --help`."""
+    import textwrap
+
+    from gankit.data import DATASETS, spec_usage
+    from gankit.models import MODELS
+
+    def wrap(words: list[str]) -> str:
+        indent = {"initial_indent": "  ", "subsequent_indent": "  "}
+        return textwrap.fill(", ".join(words), 96, break_on_hyphens=False, **indent)
+
+    return "\n".join(
+        [
+            "models:",
+            wrap(MODELS.names()),
+            "datasets:",
+            wrap([spec_usage(e.name) for e in DATASETS]),
+            "settings (--set KEY=VALUE; all of them: the run's config.yaml):",
+            "  train.sample_every=N      steps between sample grids (0: only at the end)",
+            "  train.checkpoint_every=N  steps between checkpoints (0: only at the end)",
+            "  train.keep_checkpoints=N  newest checkpoints kept (0: all)",
+            "  train.log_every=N         steps between lines of metrics.jsonl",
+            "  train.ema=true            keep an EMA of G's weights",
+            "  data.holdout=F            keep a share F of your own data out, for gankit eval",
+            "  model.KEY=VALUE           any field of the model's config (see its docstring)",
+        ]
+    )
 
 
 def _version() -> str:
