@@ -20,6 +20,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import Tensor, nn
 
 from gankit.data.base import resize_images
+from gankit.files import atomic_write, make_dirs
 
 WEIGHTS = "digits_classifier.safetensors"
 
@@ -77,9 +78,9 @@ def load_shipped(model: M, filename: str) -> M:
 def save_shipped(model: nn.Module, path: Path, card: dict[str, object]) -> None:
     """Write `model`'s weights to the safetensors file `path` with `card` (how it was trained,
     what it scores) in the metadata, where `weights_card` reads it: the training scripts'."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"card": json.dumps(card)})
+    atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata={"card": json.dumps(card)}))
 
 
 class DigitsClassifier(GrayClassifier):

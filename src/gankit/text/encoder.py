@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from gankit.errors import GankitError
-from gankit.files import atomic_write
+from gankit.files import atomic_write, make_dirs
 from gankit.text.tokens import CHARS, PAD, VOCAB_SIZE, encode
 
 FORMAT = "gankit.text_encoder"
@@ -108,7 +108,7 @@ def save_encoder(
     trained beside it (`gankit.text.joint.ImageEncoder`), is kept in the same file under
     `image.`, for retrieval scores in the joint space. Returns the path."""
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     metadata = {
         "format": FORMAT,

@@ -21,7 +21,7 @@ from gankit.config import dump_yaml
 from gankit.data.base import Batch, DataInfo, build_dataset, spec_kind
 from gankit.data.loader import BatchStream
 from gankit.errors import GankitError, RunStopped, TrainingDiverged, WriteError
-from gankit.files import make_dirs, write_text
+from gankit.files import make_dirs, write_text, writing
 from gankit.models.base import GANModel, make_optimizer
 from gankit.training import distributed as dist
 from gankit.training.checkpoint import (
@@ -279,11 +279,12 @@ class Trainer:
         if not newer:
             return
         aside = directory / f"superseded-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        aside.mkdir()
-        for _, json_path in newer:
-            json_path.rename(aside / json_path.name)
-            weights = json_path.with_suffix(".safetensors")
-            weights.rename(aside / weights.name)
+        make_dirs(aside)
+        with writing(aside):
+            for _, json_path in newer:
+                json_path.rename(aside / json_path.name)
+                weights = json_path.with_suffix(".safetensors")
+                weights.rename(aside / weights.name)
         log.warning("moved %d newer checkpoint(s) to %s", len(newer), aside)
 
     # ----------------------------------------------------------------- loop
