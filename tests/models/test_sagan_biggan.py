@@ -174,7 +174,7 @@ def test_configuration_errors_are_clear() -> None:
         _build("sagan", "model.attention_resolution=16")
     with pytest.raises(GankitError, match="at least 8 channels"):
         _build("sagan", "model.d_channels=4", "model.attention_resolution=8")
-    with pytest.raises(GankitError, match="power of two"):
+    with pytest.raises(GankitError, match="biggan needs a power-of-two resolution of at least 16"):
         _build("biggan", "model.attention_resolution=0", resolution=8)
     with pytest.raises(GankitError, match="shared embedding"):
         _build("biggan", "model.shared_dim=0", "model.attention_resolution=0")
@@ -186,8 +186,9 @@ def test_configuration_errors_are_clear() -> None:
 @pytest.mark.parametrize("name", ["sagan", "biggan"])
 def test_cpu_preset_builds_and_steps(name: str) -> None:
     cfg = resolve_run_config(name, "digits", flags={"train": {"steps": 1, "progress": False}})
-    assert cfg.data.resolution == 32 and cfg.model.attention_resolution == 16
+    assert cfg.data.resolution == 32 and cfg.model.attention_resolution == "R/2"
     trainer = Trainer(cfg, write=False)
+    assert trainer.model.attention_side == 16  # R/2 at 32×32, as the paper's 64 at 128
     trainer.train_step(0)
     if name == "biggan":
         assert trainer.ema is not None and (trainer.ema.decay, trainer.ema.start) == (0.999, 1500)

@@ -126,7 +126,7 @@ class AdversarialModel(GANModel):
         if arch == "dcgan":
             if info.kind != "image":
                 raise GankitError(f"{cls.name}'s dcgan architecture needs image data")
-            check_resolution(info.shape[-1])
+            cls.check_resolution(config, info.shape[-1])
         if config.conditional and not info.num_classes:
             raise GankitError(
                 f"model.conditional needs labelled data; {info.name!r} has no class labels"
@@ -135,12 +135,28 @@ class AdversarialModel(GANModel):
             raise GankitError("model.pack does not combine with model.conditional")
 
     @classmethod
-    def resolve_arch(cls, config: AdversarialConfig, info: DataInfo) -> str:
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """DCGAN's networks take power-of-two sides from 8; the MLPs take any (they flatten).
+        An `auto` model is checked as its image networks: `data.resolution` sizes images only."""
+        assert isinstance(config, AdversarialConfig)
+        if cls.image_arch(config) == "dcgan":
+            model = cls.name if cls.archs == ("dcgan",) else f"{cls.name}'s dcgan architecture"
+            check_resolution(resolution, model=model)
+
+    @classmethod
+    def image_arch(cls, config: AdversarialConfig) -> str:
+        """The architecture this model builds for image data (what `data.resolution` sizes)."""
         if config.arch != "auto":
             return config.arch
-        if len(cls.archs) == 1:
-            return cls.archs[0]
-        return "dcgan" if info.kind == "image" else "mlp"
+        return "dcgan" if "dcgan" in cls.archs else cls.archs[0]
+
+    @classmethod
+    def resolve_arch(cls, config: AdversarialConfig, info: DataInfo) -> str:
+        if info.kind == "image":
+            return cls.image_arch(config)
+        if config.arch != "auto":
+            return config.arch
+        return cls.archs[0] if len(cls.archs) == 1 else "mlp"
 
     @property
     def arch(self) -> str:

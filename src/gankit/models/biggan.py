@@ -27,7 +27,8 @@ class BigGANConfig(SAGANConfig):
         shared_dim: the shared class embedding's size (128); 0 gives SAGAN's per-class gains.
         hierarchical: feed z chunks to every block (the paper's "skip-z").
         g_channels, d_channels: width multiplier ch (96).
-        attention_resolution: self-attention at 64×64 in G and D.
+        attention_resolution: self-attention in G and D at R/2 (64×64 at 128×128); see
+            `SAGANConfig` for the forms it takes and how a fraction is fitted.
         ortho: β of the orthogonal regularisation of G's weights (1e-4), all but the shared
             embedding's.
         n_critic: two D steps per G step.
@@ -41,7 +42,7 @@ class BigGANConfig(SAGANConfig):
     hierarchical: bool = True
     g_channels: PosInt = 96
     d_channels: PosInt = 96
-    attention_resolution: NonNegInt = 64
+    attention_resolution: NonNegInt | str = "R/2"
     ortho: NonNegFloat = 1e-4
     n_critic: PosInt = 2
     init: Init = "ortho"
@@ -55,10 +56,10 @@ class BigGANConfig(SAGANConfig):
 
 @register_model("biggan", help="Brock et al. 2019: SAGAN scaled up, shared embedding, skip-z")
 class BigGAN(SAGAN):
-    """BigGAN (not BigGAN-deep) at any power-of-two resolution ≥ 16: SAGAN's networks wider,
-    with a shared class embedding and hierarchical z feeding G's conditional batch norms,
-    orthogonal regularisation of G, two D steps per G step, and an EMA of G (decay 0.9999,
-    started at step 20,000 as in the authors' code) for sampling. Sample with
+    """BigGAN (not BigGAN-deep) at any power-of-two resolution from 16 to 512: SAGAN's networks
+    wider, with a shared class embedding and hierarchical z feeding G's conditional batch
+    norms, orthogonal regularisation of G, two D steps per G step, and an EMA of G (decay
+    0.9999, started at step 20,000 as in the authors' code) for sampling. Sample with
     `truncation` for the truncation trick: it redraws out-of-range entries of the whole z,
     every chunk included.
 
@@ -84,17 +85,25 @@ class BigGAN(SAGAN):
         return (shared,) if isinstance(shared, nn.Module) else ()
 
     @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """SAGAN's rules, and a hierarchical z long enough for one chunk per generator block
+        (log2(R) − 2 of them) plus one."""
+        super().check_resolution(config, resolution)
+        assert isinstance(config, BigGANConfig)
+        chunks = resolution.bit_length() - 2
+        if config.hierarchical and config.z_dim < chunks:
+            raise GankitError(
+                f"biggan splits z into one chunk per generator block plus one, {chunks} at "
+                f"{resolution}×{resolution}: model.z_dim {config.z_dim} does not split into "
+                f"{chunks} chunks; raise model.z_dim to at least {chunks}"
+            )
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
         assert isinstance(config, BigGANConfig)
         if config.hierarchical and not config.shared_dim:
             raise GankitError("model.hierarchical needs a shared embedding (model.shared_dim > 0)")
-        blocks = info.shape[-1].bit_length() - 3
-        if config.hierarchical and config.z_dim < blocks + 1:
-            raise GankitError(
-                f"model.z_dim {config.z_dim} does not split into {blocks + 1} chunks "
-                f"(one per generator block, plus one)"
-            )
 
     def ortho_weights(self) -> list[Tensor]:
         """G's weights under orthogonal regularisation: every matrix or filter bank (the raw

@@ -207,9 +207,19 @@ class CoGAN(GANModel):
                 f"{'×'.join(map(str, info.shape))} with {'×'.join(map(str, info.shape_b))} images"
             )
         h, w = info.shape[-2:]
-        if h != w or h < MIN_RESOLUTION:
+        if h != w:
+            raise GankitError(f"cogan needs square images, got {h}×{w}")
+        cls.check_resolution(config, w)
+
+    @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Any side from 16: G's transposed convolutions are sized to land on it, and below it
+        D's two valid 5×5 convolutions and pools leave nothing."""
+        if resolution < MIN_RESOLUTION:
             raise GankitError(
-                f"cogan needs square images of side at least {MIN_RESOLUTION}, got {h}×{w}"
+                f"cogan needs images of side at least {MIN_RESOLUTION} (below it its "
+                f"discriminators' two 5×5 convolutions and pools leave nothing), got "
+                f"{resolution}: use --resolution {MIN_RESOLUTION} or more"
             )
 
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:

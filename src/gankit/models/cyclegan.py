@@ -30,6 +30,7 @@ from gankit.models.base import (
     register_model,
 )
 from gankit.nn import normal_init_
+from gankit.nn.conv import resolution_hint
 from gankit.nn.image2image import (
     EncoderDecoderGenerator,
     EncoderDiscriminator,
@@ -37,6 +38,7 @@ from gankit.nn.image2image import (
     PatchDiscriminator,
     ResNetGenerator,
     check_images,
+    check_patch_layers,
     check_power_of_two,
     constant_then_linear,
     patch_layers,
@@ -74,6 +76,7 @@ class TwoWayModel(GANModel):
                 f"{cls.name} translates between images of one size, but {info.name!r} holds "
                 f"{info.shape[1:]} in A and {info.shape_b[1:]} in B"
             )
+        cls.check_resolution(config, info.shape_b[-1])
 
     def build_generator(self, c_in: int, c_out: int) -> ResNetGenerator | EncoderDecoderGenerator:
         raise NotImplementedError
@@ -192,14 +195,19 @@ class CycleGAN(TwoWayModel):
             normal_init_(self, config.init_std)
 
     @classmethod
-    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
-        super().check_data(config, info)
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Multiples of 4 from 16 (G downsamples twice by 2), and PatchGANs that leave patches
+        (`model.d_layers`, when set)."""
         assert isinstance(config, CycleGANConfig)
-        side = info.shape[-1]
-        if side < 16 or side % 4:
+        if resolution < 16 or resolution % 4:
+            below = max(16, resolution // 4 * 4)
+            sides = [below] if below >= resolution else [below, below + 4]
             raise GankitError(
-                f"cyclegan needs a resolution of at least 16 and a multiple of 4, got {side}"
+                "cyclegan's generators downsample twice by 2: it needs a resolution that is a "
+                f"multiple of 4 and at least 16, got {resolution}: {resolution_hint(sides)}"
             )
+        if config.d_layers is not None:
+            check_patch_layers(resolution, config.d_layers, model=cls.name)
 
     def build_generator(self, c_in: int, c_out: int) -> ResNetGenerator:
         cfg = self.config
@@ -341,10 +349,9 @@ class DiscoGAN(TwoWayModel):
             normal_init_(self, config.init_std)
 
     @classmethod
-    def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
-        super().check_data(config, info)
-        assert isinstance(config, DiscoGANConfig)
-        check_power_of_two(info.shape[-1], minimum=8, model="discogan")
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Power-of-two sides from 8: G and D halve the image down to 4×4."""
+        check_power_of_two(resolution, minimum=8, model=cls.name)
 
     def build_generator(self, c_in: int, c_out: int) -> EncoderDecoderGenerator:
         cfg = self.config

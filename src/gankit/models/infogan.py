@@ -17,6 +17,7 @@ from gankit.errors import GankitError
 from gankit.models.adversarial import mean_prob
 from gankit.models.base import Code, GANModel, ModelConfig, OptimConfig, Phase, register_model
 from gankit.nn import normal_init_
+from gankit.nn.conv import resolution_hint
 
 
 @dataclass
@@ -138,13 +139,28 @@ class InfoGAN(GANModel):
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
         assert isinstance(config, InfoGANConfig)
-        r = info.shape[-1]
-        if r < 8 or r % 4 or info.shape[-2] != r:
-            raise GankitError(f"infogan needs square images with a side divisible by 4, got {r}")
+        h, w = info.shape[-2:]
+        if h != w:
+            raise GankitError(f"infogan needs square images, got {h}×{w}")
+        cls.check_resolution(config, w)
         if any(k < 2 for k in config.categorical) or config.continuous < 0:
             raise GankitError("infogan's categorical codes need ≥ 2 categories each")
         if not config.categorical and not config.continuous:
             raise GankitError("infogan needs at least one latent code")
+
+    @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """G draws at R/4 and D reads at R/4 (two 2× convolutions each): R must be a multiple of
+        4, and at least 8."""
+        if resolution >= 8 and resolution % 4 == 0:
+            return
+        below = resolution // 4 * 4
+        sides = [s for s in (below, below + 4) if s >= 8] or [8]
+        raise GankitError(
+            f"infogan draws and reads images at a quarter of their side (two 2× convolutions): "
+            f"it needs a resolution that is a multiple of 4 and at least 8, got {resolution}: "
+            f"{resolution_hint(sides)}"
+        )
 
     @property
     def latent_dim(self) -> int:

@@ -21,6 +21,7 @@ from gankit.nn.image2image import (
     PatchDiscriminator,
     UNetGenerator,
     check_images,
+    check_patch_layers,
     check_power_of_two,
     constant_then_linear,
     patch_layers,
@@ -120,7 +121,16 @@ class Pix2Pix(GANModel):
                 f"pix2pix translates between images of one size, but {info.name!r} pairs "
                 f"{info.shape[1:]} with {info.shape_b[1:]} (super-resolution pairs: use srgan)"
             )
-        check_power_of_two(info.shape_b[-1], minimum=8, model="pix2pix")
+        cls.check_resolution(config, info.shape_b[-1])
+
+    @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Power-of-two sides from 8 (the U-Net halves the image down to 1×1), and a PatchGAN
+        that leaves patches (`model.d_layers`, when set)."""
+        assert isinstance(config, Pix2PixConfig)
+        check_power_of_two(resolution, minimum=8, model=cls.name)
+        if config.d_layers is not None:
+            check_patch_layers(resolution, config.d_layers, model=cls.name)
 
     @property
     def input_multiple(self) -> int:

@@ -58,8 +58,9 @@ class ProGANConfig(ModelConfig):
 
     Args:
         fmap_base, fmap_max: the width of level l (resolution 4·2^l) is
-            min(fmap_base / 2^(l+1), fmap_max); the discriminator's dense layer has
-            min(fmap_base, fmap_max) units.
+            min(fmap_base / 2^(l+1), fmap_max), and at least 1 (StyleGAN2's `fmap_min`: a
+            narrow preset then still builds at every resolution, its top levels 1 wide); the
+            discriminator's dense layer has min(fmap_base, fmap_max) units.
         phase_images: real images shown per phase (stable 4×4, then fade-in and stabilisation
             per doubling); 0 trains the full-resolution networks from the start, without growing
             (the paper's non-progressive baseline).
@@ -85,7 +86,7 @@ class ProGANConfig(ModelConfig):
 
     def width(self, stage: int) -> int:
         """The official code's nf(stage): level l's blocks have nf(l + 1) channels."""
-        return min(self.fmap_base // 2**stage, self.fmap_max)
+        return max(1, min(self.fmap_base // 2**stage, self.fmap_max))
 
 
 # ---------------------------------------------------------------------------- the schedule
@@ -125,7 +126,7 @@ def grow_schedule(
     The Trainer sets the progress before each step from the images shown so far
     (step · batch_size), so step s belongs to the phase holding image s · batch_size.
     """
-    levels = check_resolution(resolution, minimum=4)
+    levels = check_resolution(resolution, minimum=4, model="progan")
     if batch_size < 1 or steps < 1:
         raise GankitError(f"batch size and steps must be positive, got {batch_size} and {steps}")
     total = steps * batch_size
@@ -316,10 +317,14 @@ class ProGAN(GANModel):
         self.register_buffer("alpha", torch.tensor(1.0))
 
     @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Power-of-two sides from 4: the networks grow from 4×4 by doublings."""
+        check_resolution(resolution, minimum=4, model=cls.name)
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
-        assert isinstance(config, ProGANConfig)
-        check_resolution(info.shape[-1], minimum=4)
+        cls.check_resolution(config, info.shape[-1])
 
     # ------------------------------------------------------------------ the schedule
     def set_progress(self, images: int) -> None:

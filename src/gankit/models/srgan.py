@@ -51,6 +51,7 @@ from gankit.models.base import (
     preview_rows,
     register_model,
 )
+from gankit.nn.conv import resolution_hint
 from gankit.nn.vgg import (
     VGG19Features,
     random_vgg19_features,
@@ -244,6 +245,7 @@ class SRGAN(GANModel):
                 f"srgan upscales ×{SCALE}: {info.name!r} pairs {h}×{w} inputs with {hb}×{wb} "
                 f"targets (need {SCALE * h}×{SCALE * w})"
             )
+        cls.check_resolution(config, wb)
         content = resolve_content(config)
         if content in ("vgg", "random-features") and c not in (1, 3):
             raise GankitError(f"the {content} content loss needs RGB or gray images, not {c}")
@@ -256,6 +258,33 @@ class SRGAN(GANModel):
                 probe.load_torchvision(read_state_dict(path), source=path)
         # said when a run starts (the Trainer checks the data), not whenever a run is loaded
         log.info("srgan content loss: %s", describe_content(config))
+
+    @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """`resolution` is the targets' (high-resolution) side: a multiple of 4, the inputs
+        being a quarter of it, and large enough for the VGG content loss's poolings (φi,j pools
+        i − 1 times; at least one pixel must be left)."""
+        assert isinstance(config, SRGANConfig)
+        if resolution % SCALE:
+            below = resolution // SCALE * SCALE
+            sides = [s for s in (below, below + SCALE) if s > 0]
+            raise GankitError(
+                f"srgan upscales ×{SCALE}: --resolution is the side of its high-resolution "
+                f"targets, a multiple of {SCALE} (the inputs are a quarter of it), got "
+                f"{resolution}: {resolution_hint(sides)}"
+            )
+        content = resolve_content(config)
+        if content == "mse":
+            return
+        layer = RANDOM_LAYER if content == "random-features" else vgg19_layer(config.vgg_layer)
+        smallest = 2 ** (int(layer[0]) - 1)
+        if resolution < smallest:
+            raise GankitError(
+                f"srgan's {content} content loss reads VGG19 features φ{layer.replace('_', ',')}, "
+                f"which pool the image {int(layer[0]) - 1} times: it needs a resolution of at "
+                f"least {smallest}, got {resolution}: use --resolution {smallest} or more, or an "
+                "earlier model.vgg_layer"
+            )
 
     @property
     def content_description(self) -> str:

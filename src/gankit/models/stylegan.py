@@ -75,9 +75,10 @@ class StyleGANConfig(ModelConfig):
         mapping_layers, mapping_lr_mul: the mapping MLP's depth (8) and learning-rate
             multiplier (0.01).
         channel_base, channel_max: feature maps at side 2^r are min(channel_base / 2^(r−1),
-            channel_max); None takes the version's official value (v1 8192: 512 up to 32²,
-            then 256, 128, 64, 32, 16 at 1024²; v2 config F 16384: 512 up to 64², then 256,
-            128, 64, 32 at 1024²).
+            channel_max), and at least 1 (StyleGAN2's `fmap_min`, so that a narrow preset
+            still builds at every resolution); None takes the version's official value (v1
+            8192: 512 up to 32², then 256, 128, 64, 32, 16 at 1024²; v2 config F 16384: 512 up
+            to 64², then 256, 128, 64, 32 at 1024²).
         style_mixing: probability of mixing two latents at a random crossover layer (0.9).
         truncation_cutoff: layers that truncation applies to; None takes the version's
             default (v1: 8, the 4²–32² layers, as the official v1 code; v2: all layers).
@@ -117,7 +118,7 @@ def _widths(cfg: StyleGANConfig, resolution: int) -> dict[int, int]:
     base = cfg.channel_base or (8192 if cfg.version == 1 else 16384)
     out = {}
     for r in range(2, int(math.log2(resolution)) + 1):
-        out[2**r] = min(base // 2 ** (r - 1), cfg.channel_max)
+        out[2**r] = max(1, min(base // 2 ** (r - 1), cfg.channel_max))
     return out
 
 
@@ -373,10 +374,14 @@ class StyleGAN(GANModel):
         self.register_buffer("pl_mean", torch.zeros(()))
 
     @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Power-of-two sides from 8: G doubles from its 4×4 constant, D halves back to it."""
+        check_resolution(resolution, model=cls.name)
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
-        assert isinstance(config, StyleGANConfig)
-        check_resolution(info.shape[-1])
+        cls.check_resolution(config, info.shape[-1])
 
     # ------------------------------------------------------------------ properties
     @property

@@ -243,10 +243,14 @@ class GANINTCLS(TextToImageModel):
         self.D = normal_init_(TextDiscriminator(config, self.text_dim, info.shape), config.init_std)
 
     @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """DCGAN's networks: power-of-two sides from 8."""
+        check_resolution(resolution, model=cls.name)
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
-        assert isinstance(config, GANINTCLSConfig)
-        check_resolution(info.shape[-1])
+        cls.check_resolution(config, info.shape[-1])
 
     def draw(self, z: Tensor, e: Tensor) -> Tensor:
         return self.G(z, e)
@@ -463,11 +467,26 @@ class StackGAN(TextToImageModel):
         return self
 
     @classmethod
+    def check_resolution(cls, config: ModelConfig, resolution: int) -> None:
+        """Stage 1: DCGAN-like power-of-two sides from 8. Stage 2 draws at 4× its Stage-I, so
+        at powers of two from 32 (a Stage-I of at least 8); its message says which
+        `--resolution` fits a Stage-I trained at the side given."""
+        assert isinstance(config, StackGANConfig)
+        stage_one_side = 8 <= resolution < 32 and not resolution & (resolution - 1)
+        if config.stage == 2 and stage_one_side:  # likely Stage-I's --resolution (a preset's)
+            raise GankitError(
+                f"stackgan stage 2 draws at 4× its Stage-I: give --resolution {4 * resolution} "
+                f"for a {resolution}×{resolution} Stage-I (needs a power of two of at least 32, "
+                f"got {resolution})"
+            )
+        minimum = 8 if config.stage == 1 else 32
+        check_resolution(resolution, minimum=minimum, model=f"stackgan stage {config.stage}")
+
+    @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
         assert isinstance(config, StackGANConfig)
-        resolution = info.shape[-1]
-        check_resolution(resolution, minimum=8 if config.stage == 1 else 32)
+        cls.check_resolution(config, info.shape[-1])
         if config.stage == 2 and not config.stage1:
             raise GankitError("stage 2 refines a Stage-I run: set model.stage1=RUN_DIR")
 

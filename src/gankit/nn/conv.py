@@ -20,13 +20,42 @@ from gankit.errors import GankitError
 Norm = Literal["batch", "layer", "none"]
 
 
-def check_resolution(resolution: int, *, minimum: int = 8) -> int:
-    """Number of 2× stages between 4×4 and `resolution`; a power of two ≥ `minimum` is required."""
-    if resolution < minimum or resolution & (resolution - 1):
+def check_resolution(resolution: int, *, minimum: int = 8, model: str | None = None) -> int:
+    """Number of 2× stages between 4×4 and `resolution`; a power of two ≥ `minimum` (itself a
+    power of two) is required.
+
+    Args:
+        model: who needs it, for the message ("dcgan"); given, the message also names the
+            nearest sides that work, as `--resolution` values.
+
+    Raises:
+        GankitError: naming `model`, what it accepts, and the nearest accepted sides.
+    """
+    if resolution >= minimum and not resolution & (resolution - 1):
+        return int(math.log2(resolution)) - 2
+    if model is None:
         raise GankitError(
             f"resolution must be a power of two of at least {minimum}, got {resolution}"
         )
-    return int(math.log2(resolution)) - 2
+    odd = " (not a power of two)" if resolution > minimum else ""
+    raise GankitError(
+        f"{model} needs a power-of-two resolution of at least {minimum}, got {resolution}{odd}: "
+        f"{resolution_hint(power_of_two_sides(resolution, minimum))}"
+    )
+
+
+def power_of_two_sides(resolution: int, minimum: int) -> list[int]:
+    """The powers of two ≥ `minimum` nearest to `resolution`: the one below it and the one above
+    (only `minimum` when `resolution` is below it)."""
+    if resolution <= minimum:
+        return [minimum]
+    below = 1 << (resolution.bit_length() - 1)
+    return [below] if below == resolution else [below, 2 * below]
+
+
+def resolution_hint(sides: list[int]) -> str:
+    """What to do, in the CLI's words: `use --resolution 16 or 32`."""
+    return "use --resolution " + " or ".join(str(s) for s in sides)
 
 
 def _norm(kind: Norm, channels: int) -> nn.Module:

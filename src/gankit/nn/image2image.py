@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
+from gankit.nn.conv import check_resolution
 
 Norm = Literal["batch", "instance"]
 
@@ -73,12 +74,9 @@ def _widths(n: int, base: int, maximum: int) -> list[int]:
 
 
 def check_power_of_two(resolution: int, *, minimum: int, model: str) -> int:
-    """log2(resolution); raises GankitError unless it is a power of two ≥ `minimum`."""
-    if resolution < minimum or resolution & (resolution - 1):
-        raise GankitError(
-            f"{model} needs a power-of-two resolution of at least {minimum}, got {resolution}"
-        )
-    return int(math.log2(resolution))
+    """log2(resolution); raises GankitError unless it is a power of two ≥ `minimum` (the rule
+    and its message are `gankit.nn.conv.check_resolution`'s)."""
+    return check_resolution(resolution, minimum=minimum, model=model) + 2
 
 
 def check_images(x: Tensor, channels: int, multiple: int, *, what: str) -> None:
@@ -179,6 +177,19 @@ def patch_layers(resolution: int) -> int:
     142, ... for 1, 2, 3, 4, ... layers) so stays about 27% of the image side from 64 up (16/64,
     34/128, 70/256, 142/512); below 64 a single layer sees 16 pixels."""
     return max(1, int(math.log2(resolution)) - 5)
+
+
+def check_patch_layers(resolution: int, layers: int, *, model: str) -> None:
+    """Raise GankitError unless a PatchGAN of `layers` stride-2 layers leaves at least one logit
+    on images of side `resolution`: H / 2^layers − 2 ≥ 1, so the side must be ≥ 3·2^layers."""
+    smallest = 3 * 2**layers
+    if resolution < smallest:
+        raise GankitError(
+            f"{model}'s PatchGAN with model.d_layers={layers} needs a resolution of at least "
+            f"{smallest} (each of its stride-2 layers halves the image, and a patch of logits "
+            f"must be left), got {resolution}: lower model.d_layers, or leave it unset to scale "
+            "with the resolution"
+        )
 
 
 def patch_receptive_field(layers: int) -> int:
