@@ -166,3 +166,16 @@ def meta_config(meta: dict, *, steps: int):
     config = RunConfig.from_dict(meta["config"])
     config.train.steps = steps
     return config
+
+
+def test_a_run_too_short_to_finish_growing_is_told_so() -> None:
+    from gankit.data.base import DataInfo
+    from gankit.models.progan import ProGAN, ProGANConfig
+
+    config, info = ProGANConfig(phase_images=32), DataInfo("d", "image", (1, 16, 16))
+    # 4×4 for images 0-31, 8×8 fade and stable, 16×16 fade (96-127), stable from step 8
+    for steps in (4, 5, 8):
+        note = ProGAN.schedule_note(config, info, steps, 16)
+        assert note and "before 16×16 is stable; 9 steps or more reach it" in note
+    assert ProGAN.schedule_note(config, info, 9, 16) is None
+    assert ProGAN.schedule_note(ProGANConfig(phase_images=0), info, 1, 16) is None

@@ -162,6 +162,15 @@ class GANModel(nn.Module):
         before any data is read or network built, so a size the model cannot take costs
         nothing; `check_data` checks the same on the built data."""
 
+    @classmethod
+    def schedule_note(
+        cls, config: ModelConfig, info: DataInfo, steps: int, batch_size: int
+    ) -> str | None:
+        """A warning when a run of `steps` steps of `batch_size` would not finish the model's
+        schedule (ProGAN that never reaches its full resolution); None when it does or when
+        the model has no schedule. The Trainer logs it when a run starts."""
+        return None
+
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 

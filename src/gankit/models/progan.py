@@ -326,6 +326,25 @@ class ProGAN(GANModel):
         super().check_data(config, info)
         cls.check_resolution(config, info.shape[-1])
 
+    @classmethod
+    def schedule_note(
+        cls, config: ModelConfig, info: DataInfo, steps: int, batch_size: int
+    ) -> str | None:
+        """Said when the run ends before its full resolution is stable: the last phase is a
+        fade-in or a lower resolution, so the final samples are not of a finished model."""
+        assert isinstance(config, ProGANConfig)
+        resolution = info.shape[-1]
+        last = grow_schedule(config, resolution, batch_size, steps)[-1]
+        if last.resolution == resolution and last.kind == "stable":
+            return None
+        levels = resolution.bit_length() - 3  # 2× stages above 4×4
+        stable_from = -(-2 * levels * config.phase_images // batch_size)  # its first step
+        return (
+            f"progan: this run ends in the {last.kind} phase at {last.resolution}×"
+            f"{last.resolution}, before {resolution}×{resolution} is stable; {stable_from + 1} "
+            "steps or more reach it (or lower model.phase_images; see gankit grow-schedule)"
+        )
+
     # ------------------------------------------------------------------ the schedule
     def set_progress(self, images: int) -> None:
         level, alpha = progress_at(images, self.levels, self.config.phase_images)

@@ -149,14 +149,18 @@ class Trainer:
             raise GankitError(
                 f"batch size {t.batch_size} does not split over {self.dist.world_size} processes"
             )
-        model_cls.check_kind(spec_kind(cfg.data.spec), cfg.data.spec)  # before reading data
-        if cfg.data.resolution is not None:
+        kind = spec_kind(cfg.data.spec)
+        model_cls.check_kind(kind, cfg.data.spec)  # before reading any data
+        if cfg.data.resolution is not None and kind != "points":  # points have no resolution
             model_cls.check_resolution(cfg.model, cfg.data.resolution)
         seed_everything(t.seed)  # identical initial weights on every rank
         dataset = build_dataset(cfg.data)
         info = dataset.info
         cfg.data = replace(cfg.data, resolution=info.resolution)  # record what was used
         model_cls.check_data(cfg.model, info)
+        note = model_cls.schedule_note(cfg.model, info, t.steps, t.batch_size)
+        if note and self.dist.is_main:
+            log.warning(note)
         per_rank = t.batch_size // self.dist.world_size
         some = dataset.batch(torch.arange(min(per_rank, len(dataset))))
         check_training(model_cls, cfg.model, info, some, per_rank, self.device)
