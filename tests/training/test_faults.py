@@ -29,7 +29,7 @@ from gankit.training.trainer import Trainer
 
 from ..conftest import tiny_config
 
-GAN = [
+GAN_CLI = [
     "train", "gan", "--data", "ring8", "--batch-size", "32", "--no-progress",
     "--set", "model.g_hidden=[16]", "--set", "model.d_hidden=[16]", "--set", "data.size=512",
     "--set", "train.sample_every=0",
@@ -56,7 +56,7 @@ def test_disk_full_while_checkpointing_stops_cleanly_and_resumes(
         real_save(tensors, filename, metadata=metadata)
 
     monkeypatch.setattr(checkpoint_module, "save_file", save_until_full)
-    argv = [*GAN, "--steps", "6", "--out", str(run), "--set", "train.checkpoint_every=2"]
+    argv = [*GAN_CLI, "--steps", "6", "--out", str(run), "--set", "train.checkpoint_every=2"]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.count("gankit: error:") == 1 and "Traceback" not in err
@@ -100,7 +100,7 @@ def test_unwritable_outputs_name_the_path(
     from PIL import Image
 
     run = tmp_path / "run"
-    assert main([*GAN, "--steps", "2", "--out", str(run)]) == 0
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(run)]) == 0
     capsys.readouterr()
     # a directory that is a file; and a read-only file system (root writes anywhere else)
     afile = tmp_path / "afile"
@@ -129,17 +129,17 @@ def test_a_new_run_never_writes_into_a_users_folder(
     (mine / "config.yaml").write_text("my: settings\n")
     (mine / "metrics.jsonl").write_text('{"my": 1}\n')
     before = _files(mine)
-    assert main([*GAN, "--steps", "2", "--out", str(mine)]) == 2
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(mine)]) == 2
     err = capsys.readouterr().err
     assert "is not empty and is not a gankit run" in err and "never writes over" in err
     assert _files(mine) == before  # not even a lock file
     afile = tmp_path / "afile"
     afile.write_text("x")
-    assert main([*GAN, "--steps", "2", "--out", str(afile)]) == 2
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(afile)]) == 2
     assert "is a file, not a directory" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main([*GAN, "--steps", "2", "--out", str(empty)]) == 0
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(empty)]) == 0
     assert (empty / MARKER).is_file()
 
 
@@ -147,18 +147,18 @@ def test_a_run_whose_checkpoints_are_gone_is_not_mixed_with_a_new_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    assert main([*GAN, "--steps", "2", "--out", str(run)]) == 0
-    assert main([*GAN, "--steps", "2", "--out", str(run)]) == 2
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(run)]) == 0
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(run)]) == 2
     assert f"already holds a run; continue it with --resume {run}" in capsys.readouterr().err
     for path in (run / "checkpoints").iterdir():
         path.unlink()
-    assert main([*GAN, "--steps", "2", "--out", str(run)]) == 2
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(run)]) == 2
     assert "whose checkpoints are gone" in capsys.readouterr().err
 
 
 def test_a_failed_start_leaves_no_directory(tmp_path: Path) -> None:
     out = tmp_path / "new"
-    assert main([*GAN, "--steps", "2", "--out", str(out), "--set", "model.loss=nope"]) == 2
+    assert main([*GAN_CLI, "--steps", "2", "--out", str(out), "--set", "model.loss=nope"]) == 2
     assert main(["train", "pix2pix", "--data", "digits", "--out", str(out)]) == 2
     assert not out.exists()
 
@@ -209,7 +209,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(
 
 def test_two_trainings_into_one_directory_one_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    argv = [sys.executable, "-m", "gankit", *GAN, "--steps", "20", "--out", str(run)]
+    argv = [sys.executable, "-m", "gankit", *GAN_CLI, "--steps", "20", "--out", str(run)]
     procs = [
         subprocess.Popen([*argv, "--seed", str(seed)], stderr=subprocess.PIPE, text=True)
         for seed in (0, 1)
@@ -247,7 +247,7 @@ def test_resume_past_its_steps_changes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    assert main([*GAN, "--steps", "4", "--out", str(run)]) == 0
+    assert main([*GAN_CLI, "--steps", "4", "--out", str(run)]) == 0
     before = _files(run)
     capsys.readouterr()
     for steps in ("2", "4"):
@@ -364,10 +364,11 @@ def test_devices_this_machine_lacks_are_clear_errors(
         "cuda:7": torch.cuda.device_count() > 7,
         "mps": torch.backends.mps.is_available(),
     }
+    argv = [*GAN_CLI, "--steps", "1", "--device", device, "--out", str(tmp_path / "r")]
     if available.get(device):  # on a machine that has it, it must train
-        assert main([*GAN, "--steps", "1", "--device", device, "--out", str(tmp_path / "r")]) == 0
+        assert main(argv) == 0
         return
-    assert main([*GAN, "--steps", "1", "--device", device, "--out", str(tmp_path / "r")]) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not (tmp_path / "r").exists()
     with pytest.raises(GankitError, match="device"):
@@ -378,7 +379,7 @@ def test_tensorboard_without_the_package_is_refused_before_the_run_exists(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
-    assert main([*GAN, "--steps", "1", "--tensorboard", "--out", str(tmp_path / "r")]) == 2
+    assert main([*GAN_CLI, "--steps", "1", "--tensorboard", "--out", str(tmp_path / "r")]) == 2
     assert "pip install 'gankit[tensorboard]'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
@@ -415,3 +416,38 @@ def test_checkpoints_record_what_else_a_result_depends_on(
     finally:
         torch.set_num_threads(threads)
     assert f"resuming in another environment (threads {threads} -> " in caplog.text
+
+
+def test_the_estimate_leaves_every_random_generator_where_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import random
+
+    import numpy as np
+
+    from gankit.data.base import build_dataset
+
+    cfg = tiny_config("cyclegan")  # its history pools draw from the generators
+    data = build_dataset(cfg.data)
+    batch = data.batch(torch.arange(2))
+    monkeypatch.setattr(memory, "available_memory", lambda device: 10**15)
+    monkeypatch.setattr(memory, "ACTIVATIONS_PER_INPUT_BYTE", 10**12)  # always estimate
+    before = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())
+    memory.check_training(cfg.model_cls, cfg.model, data.info, batch, 2, torch.device("cpu"))
+    assert torch.equal(torch.get_rng_state(), before[0]) and random.getstate() == before[1]
+    assert (np.random.get_state()[1] == before[2]).all()
+
+
+def test_an_allocation_the_estimate_missed_is_still_one_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gankit.models.gan import GAN
+
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried 9 TB")
+
+    monkeypatch.setattr(GAN, "__init__", refuse)
+    assert main([*GAN_CLI, "--steps", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory building gan (DefaultCPUAllocator: can't allocate memory" in err
+    assert "lower --resolution, --batch-size or the model's widths" in err

@@ -34,7 +34,7 @@ from gankit.training.checkpoint import (
 )
 from gankit.training.config import RunConfig
 from gankit.training.ema import EMA
-from gankit.training.memory import check_training
+from gankit.training.memory import check_training, is_out_of_memory, out_of_memory_error
 from gankit.training.rundir import (
     LOCK,
     RunLock,
@@ -164,7 +164,12 @@ class Trainer:
         per_rank = t.batch_size // self.dist.world_size
         some = dataset.batch(torch.arange(min(per_rank, len(dataset))))
         check_training(model_cls, cfg.model, info, some, per_rank, self.device)
-        self.model = model_cls(cfg.model, info)
+        try:
+            self.model = model_cls(cfg.model, info)
+        except Exception as err:
+            if is_out_of_memory(err):
+                raise out_of_memory_error(err, f"building {model_cls.name}") from None
+            raise
         if fresh:
             self.model.load_pretrained()
         self.model.to(self.device)
@@ -311,6 +316,10 @@ class Trainer:
             result = self._fit()
         except WriteError as err:
             raise RunStopped(f"{err}. {self._stopped_here()}") from None
+        except Exception as err:
+            if is_out_of_memory(err):
+                raise out_of_memory_error(err, f"at step {self.step}") from None
+            raise
         finally:  # the run is free as soon as its training returns
             if self.lock is not None:
                 self.lock.release()
