@@ -70,9 +70,12 @@ def join_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
 
 
 def environment() -> dict[str, Any]:
-    """What a run's numbers depend on beyond its config and seed, recorded in every checkpoint:
-    on a CPU, floating-point reductions are split across threads, so the same run on another
-    thread count (or another PyTorch, another CPU kind) gives other weights."""
+    """What a run's numbers depend on beyond its config and seed, recorded in every checkpoint.
+
+    On a CPU the same run gives the same weights only on the same thread count (reductions are
+    split across threads), the same PyTorch build, and the same CPU kind: PyTorch picks its
+    kernels (MKL, oneDNN, its own vectorised ones) by the instruction set the CPU offers, and an
+    AVX-512 and an AVX2 path round differently. A GAN's training amplifies those last bits."""
     import platform
 
     return {
@@ -82,12 +85,28 @@ def environment() -> dict[str, Any]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu": cpu_name(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cuda": torch.version.cuda,
     }
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo; else what the platform says)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def environment_changes(saved: dict[str, Any]) -> list[str]:
     """What differs between the environment a checkpoint records and this process's."""
     now = environment()
-    keys = ("threads", "torch", "numpy", "machine")
+    keys = ("threads", "torch", "numpy", "machine", "cpu", "cpu_capability")
     return [f"{k} {saved[k]} -> {now[k]}" for k in keys if k in saved and saved[k] != now[k]]
