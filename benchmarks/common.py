@@ -102,8 +102,13 @@ def threads() -> int:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    """The machine as a results page names it: with the CPU model and the kernel level PyTorch
+    picks on it (AVX2, AVX-512), since a result reproduces bit for bit only on the same kind
+    (`gankit.training.state.environment`)."""
+    from gankit.training.state import cpu_name
+
+    capability = torch.backends.cpu.get_cpu_capability()
     return (
-        f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, "
-        f"Python {platform.python_version()}"
+        f"{os.cpu_count()} CPU cores ({cpu_name()}, {platform.machine()}, PyTorch kernels "
+        f"{capability}), torch {torch.__version__}, Python {platform.python_version()}"
     )
