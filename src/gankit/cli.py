@@ -191,8 +191,13 @@ def _train_epilog() -> str:
     from gankit.models import MODELS
 
     def wrap(words: list[str]) -> str:
-        indent = {"initial_indent": "  ", "subsequent_indent": "  "}
-        return textwrap.fill(", ".join(words), 96, break_on_hyphens=False, **indent)
+        return textwrap.fill(
+            ", ".join(words),
+            96,
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        )
 
     return "\n".join(
         [

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
 import math
 import types
 import typing
@@ -104,9 +103,14 @@ def from_dict(cls: type[T], values: Mapping[str, Any] | None, *, where: str = ""
     return cls(**kwargs)
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}  # a memo: resolving the annotations is slow
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, include_extras=True)
+    """A config class's field types, ranges included (read once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
+    return _HINTS[cls]
 
 
 def check_fields(obj: Any) -> None:

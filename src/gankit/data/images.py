@@ -263,9 +263,12 @@ def _lab_to_rgb(img: Image.Image) -> Image.Image:
     except ImportError:  # Pillow built without littlecms
         raise ValueError("L*a*b* images need Pillow with littlecms (ImageCms)") from None
     try:
-        return ImageCms.applyTransform(img, _lab_transform())
+        converted = ImageCms.applyTransform(img, _lab_transform())
     except ImageCms.PyCMSError as err:  # not an OSError: made one `open_image` reports
         raise ValueError(f"cannot convert L*a*b* to RGB: {err}") from None
+    if converted is None:  # only when converting in place, which this does not ask
+        raise ValueError("cannot convert L*a*b* to RGB")
+    return converted
 
 
 @functools.cache

@@ -193,7 +193,8 @@ def check_training(
         side = info.resolution
         at = f" at {side}×{side}" if side else ""
         raise GankitError(
-            f"training {model_cls.name}{at} with a batch of {batch_size} "
+            f"training {getattr(model_cls, 'name', model_cls.__name__)}{at} with a batch of "
+            f"{batch_size} "
             f"needs {estimate.describe()}, and {_where(device)} has {human_bytes(free)} free: "
             "lower --resolution or --batch-size"
         )
