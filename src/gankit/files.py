@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from safetensors import SafetensorError
 
 from gankit.errors import WriteError
 
@@ -67,7 +70,8 @@ def write_error(path: Path, err: OSError) -> WriteError:
 
 @contextlib.contextmanager
 def writing(path: str | Path) -> Iterator[Path]:
-    """Turn any OSError raised in the block into a `WriteError` naming `path`."""
+    """Turn any OSError raised in the block into a `WriteError` naming `path` (and the OS
+    errors that safetensors' Rust writer reports as its own error type)."""
     path = Path(path)
     try:
         yield path
@@ -75,6 +79,16 @@ def writing(path: str | Path) -> Iterator[Path]:
         raise
     except OSError as err:
         raise write_error(path, err) from None
+    except SafetensorError as err:
+        raise write_error(path, _os_error(err)) from None
+
+
+def _os_error(err: Exception) -> OSError:
+    """The OSError inside a safetensors error ("I/O error: No space left on device (os error
+    28)"), or one carrying its text."""
+    found = re.search(r"os error (\d+)", str(err))
+    code = int(found.group(1)) if found else None
+    return OSError(code, os.strerror(code) if code else str(err))
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:

@@ -10,6 +10,7 @@ executes code from the files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, WriteError
 from gankit.files import TMP_MARK, atomic_write, human_bytes, make_dirs, writing
 
 log = logging.getLogger("gankit")
@@ -51,7 +52,13 @@ def save_checkpoint(
     name = checkpoint_name(step)
     weights = directory / f"{name}.safetensors"
     plain = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    atomic_write(weights, lambda p: save_file(plain, str(p), metadata={"format": FORMAT}))
+    try:
+        atomic_write(weights, lambda p: save_file(plain, str(p), metadata={"format": FORMAT}))
+    except WriteError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        size = human_bytes(sum(t.numel() * t.element_size() for t in plain.values()))
+        raise WriteError(f"{err} (a checkpoint takes {size})", err.path, err.errno) from None
     meta = {
         "format": FORMAT,
         "version": VERSION,
