@@ -9,10 +9,9 @@ that name the key.
 
 A numeric field declares its range in its type, `Annotated[int, Range(1)]`, or with one of the
 aliases below (`PosInt`, `NonNegInt`, `PosFloat`, `NonNegFloat`, `UnitFloat`, `Dropout`,
-`Beta`, `Real`); the check
-runs once, when the config is built, so that nothing out of range ever reaches torch (a negative
-learning rate, a width of 0). Every int and float field of a config must declare one; a test
-enforces it, so that a new field cannot forget.
+`Beta`, `Real`); the check runs once, when the config is built, so that nothing out of range
+ever reaches torch (a negative learning rate, a width of 0). Every int and float field of a
+config must declare one; a test enforces it, so that a new field cannot forget.
 """
 
 from __future__ import annotations

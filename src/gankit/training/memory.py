@@ -16,19 +16,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.files import human_bytes
+from gankit.training.state import capture_rng, restore_rng
 
 log = logging.getLogger("gankit")
 
@@ -82,14 +81,12 @@ def _cgroup_room() -> int | None:
 
 @contextlib.contextmanager
 def _rng_untouched() -> Iterator[None]:
-    """Every random generator a model may draw from (torch's, Python's, NumPy's) as it was."""
-    py, np_state = random.getstate(), np.random.get_state()
+    """Every random generator a model may draw from as it was (the states a checkpoint keeps)."""
+    plain, tensors = capture_rng()
     try:
-        with torch.random.fork_rng(devices=[]):
-            yield
+        yield
     finally:
-        random.setstate(py)
-        np.random.set_state(np_state)
+        restore_rng(plain, tensors)
 
 
 def _where(device: torch.device) -> str:
@@ -194,9 +191,8 @@ def check_training(
         at = f" at {side}×{side}" if side else ""
         raise GankitError(
             f"training {getattr(model_cls, 'name', model_cls.__name__)}{at} with a batch of "
-            f"{batch_size} "
-            f"needs {estimate.describe()}, and {_where(device)} has {human_bytes(free)} free: "
-            "lower --resolution or --batch-size"
+            f"{batch_size} needs {estimate.describe()}, and {_where(device)} has "
+            f"{human_bytes(free)} free: lower --resolution or --batch-size"
         )
 
 

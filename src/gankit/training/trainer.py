@@ -274,8 +274,7 @@ class Trainer:
         created it and wrote nothing else there."""
         if self.lock is None:
             return
-        self.lock.release()
-        self.lock = None
+        self._release()
         if claimed is not None and not resumed and self._created:
             with contextlib.suppress(OSError):
                 (claimed / LOCK).unlink()
@@ -321,9 +320,7 @@ class Trainer:
                 raise out_of_memory_error(err, f"at step {self.step}") from None
             raise
         finally:  # the run is free as soon as its training returns
-            if self.lock is not None:
-                self.lock.release()
-                self.lock = None
+            self._release()
         if reraise_signal and self._stop_signal is not None:
             signal.raise_signal(self._stop_signal)  # the handlers before training are back
         return result
@@ -636,7 +633,11 @@ class Trainer:
 
     def close(self) -> None:
         """Release the run directory and the process group."""
+        self._release()
+        dist.shutdown(self.dist)
+
+    def _release(self) -> None:
+        """Drop the lock on the run directory, if this trainer holds it."""
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-        dist.shutdown(self.dist)

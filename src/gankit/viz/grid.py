@@ -61,9 +61,7 @@ def save_array(array: np.ndarray, path: str | Path) -> Path:
     """Save a uint8 picture [H, W, 1 or 3] (PNG, JPEG, ... by suffix), atomically."""
     path = Path(path)
     fmt = _pil_format(path)
-    picture = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
-    if fmt == "JPEG" and picture.mode not in ("L", "RGB"):
-        picture = picture.convert("RGB")
+    picture = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)  # L or RGB
     return atomic_write(path, lambda tmp: picture.save(tmp, format=fmt))
 
 
