@@ -220,11 +220,18 @@ def attention_widths(config: SAGANConfig, resolution: int, side: int) -> tuple[i
     return g, d
 
 
+def feature_sides(resolution: int) -> list[int]:
+    """The feature-map sides that G's blocks and D's share at `resolution`: 8 … R/2."""
+    return [2**k for k in range(3, resolution.bit_length() - 1)]
+
+
 def attention_sides(config: SAGANConfig, resolution: int) -> list[int]:
     """The feature-map sides where G and D can both attend at `resolution`: G's block outputs
     from 8 up that are also D's (R/2 down), with at least 8 channels in both (keys have C/8)."""
-    sides = [2**k for k in range(3, resolution.bit_length() - 1)]  # 8 … R/2
-    return [s for s in sides if min(attention_widths(config, resolution, s)) >= ATTENTION_KEY_DIV]
+    wide = ATTENTION_KEY_DIV
+    return [
+        s for s in feature_sides(resolution) if min(attention_widths(config, resolution, s)) >= wide
+    ]
 
 
 def attention_side(config: SAGANConfig, resolution: int, model: str) -> tuple[int, str | None]:
@@ -269,7 +276,7 @@ def _check_side(
 ) -> None:
     """An attention side given as a number must be one of G's and D's feature-map sides, with
     at least 8 channels there."""
-    sides = [2**k for k in range(3, resolution.bit_length() - 1)]
+    sides = feature_sides(resolution)
     if side not in sides:
         raise GankitError(
             f"{model}: model.attention_resolution must be one of {sides} at "
