@@ -1,11 +1,14 @@
-"""Built-in offline datasets and user data, resolved from spec strings."""
+"""Built-in offline datasets, user data and the standard datasets, resolved from spec strings."""
 
 from gankit.data import (  # noqa: F401  (registers)
     captions,
+    celeba,
+    cifar,
     digits,
     faces,
     folder,
     glyphs,
+    mnist,
     photos,
     points,
     shapes,
@@ -25,10 +28,12 @@ from gankit.data.base import (
 )
 from gankit.data.loader import BatchStream
 from gankit.data.points import MIXTURES, Mixture
+from gankit.data.standard import STANDARD_SETS, expected_files, find_standard, standard_status
 
 __all__ = [
     "DATASETS",
     "MIXTURES",
+    "STANDARD_SETS",
     "ArrayDataset",
     "Batch",
     "BatchStream",
@@ -37,7 +42,10 @@ __all__ = [
     "GANDataset",
     "Mixture",
     "build_dataset",
+    "expected_files",
+    "find_standard",
     "resize_images",
     "spec_usage",
     "split_spec",
+    "standard_status",
 ]

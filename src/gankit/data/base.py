@@ -1,7 +1,8 @@
 """Dataset specs, the data each model is told about (`DataInfo`), and in-memory datasets.
 
-A dataset spec is a string: a built-in name (`digits`, `grid25`) or `name:ARG` for user data
-(`folder:~/faces`, `points:cloud.csv`). Datasets of one domain yield batches
+A dataset spec is a string: a built-in name (`digits`, `grid25`), `name:ARG` for user data
+(`folder:~/faces`, `points:cloud.csv`), or a standard set's name with an optional folder
+(`mnist`, `mnist:~/data/mnist`; see standard.py). Datasets of one domain yield batches
 `{"x": [B, ...], "y": [B]}` where images are float in [-1, 1] with shape [B, C, H, W], points are
 [B, D], and `y` (class labels) is present only for labelled sets. Two-domain sets (image-to-image)
 yield `{"a": [B, C, H, W], "b": [B, C', H', W']}`: aligned pairs (`paired`: b is a's target, e.g.
@@ -33,19 +34,26 @@ class DataConfig:
     """What to train on.
 
     Args:
-        spec: dataset spec, e.g. `digits`, `ring8`, `folder:PATH`, `points:FILE.csv`.
+        spec: dataset spec, e.g. `digits`, `ring8`, `folder:PATH`, `points:FILE.csv`, or a
+            standard set by name with an optional folder: `mnist`, `cifar10:~/data/cifar`.
         resolution: image side length; None uses the model's preferred resolution, else the
-            dataset's native one.
+            dataset's native one (28 for MNIST, 32 for CIFAR, 64 for CelebA).
         split: `train` (default for training), `test` (held out for evaluation) or `all`.
-        size: number of samples of synthetic sets (`ring8`, `grid25`, `stacked-digits`).
+        size: number of samples of synthetic sets (`ring8`, `grid25`, `stacked-digits`,
+            `stacked-mnist`).
         seed: seed of synthetic sets; separate from the training seed so that runs with different
             training seeds see the same data.
-        channels: colour channels of folder images: 3 (RGB) or 1 (grayscale).
+        channels: colour channels of folder images and of the colour standard sets (`cifar10`,
+            `cifar100`, `celeba`): 3 (RGB) or 1 (grayscale, ITU-R 601 luminance). MNIST and
+            Fashion-MNIST are always 1 channel, `stacked-mnist` always 3.
         holdout: your own data (`folder:`, `points:`): the share kept out of training for
             `gankit eval` to compare against. Each file (each row of a points file) is held out
             or not by a hash of its path (its row number), so the same ones stay out when a
             folder grows. 0 (the default) trains on everything, and `gankit eval` then
             compares with the training data itself, and says so.
+        attribute: `celeba` only: one of its 40 attributes (`Smiling`, `Eyeglasses`, ...) to
+            label the images by, with 2 classes ("not Smiling", "Smiling") for conditional
+            models; None (the default) leaves CelebA unlabelled.
     """
 
     spec: str = "digits"
@@ -55,6 +63,7 @@ class DataConfig:
     seed: NonNegInt = 0
     channels: Literal[1, 3] = 3
     holdout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
+    attribute: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -161,18 +170,39 @@ class ArrayDataset(GANDataset):
 DatasetBuilder = Callable[[DataConfig, str | None], GANDataset]
 DATASETS: Registry[DatasetBuilder] = Registry("dataset")
 # names whose spec carries an argument after the colon, e.g. folder:PATH
-_NEEDS_ARG: dict[str, str] = {}
+_ARGS: dict[str, str] = {}
+_OPTIONAL_ARG: set[str] = set()  # of those, the ones that may go without (mnist, mnist:PATH)
+_USES_ATTRIBUTE: set[str] = set()  # the datasets that `data.attribute` applies to
 _KINDS: dict[str, DataKind] = {}
 
 
 def register_dataset(
-    name: str, *, kind: DataKind, help: str, arg: str | None = None
+    name: str,
+    *,
+    kind: DataKind,
+    help: str,
+    arg: str | None = None,
+    optional: bool = False,
+    uses_attribute: bool = False,
 ) -> Callable[[DatasetBuilder], DatasetBuilder]:
     """Register a builder `f(cfg, arg) -> GANDataset` of data of `kind` (what its `DataInfo`
     says, known before anything is read, so that a model that cannot use it is refused at
-    once); `arg` names the spec's argument if any."""
+    once).
+
+    Args:
+        arg: the name of the spec's argument (`PATH` in `folder:PATH`), if it takes one.
+        optional: the argument may be left out (`mnist` and `mnist:PATH`); the builder then
+            gets None.
+        uses_attribute: the builder reads `data.attribute` (any other dataset refuses it).
+    """
+    if optional and arg is None:
+        raise ValueError(f"dataset {name!r}: an optional argument needs a name (arg=...)")
     if arg is not None:
-        _NEEDS_ARG[name] = arg
+        _ARGS[name] = arg
+    if optional:
+        _OPTIONAL_ARG.add(name)
+    if uses_attribute:
+        _USES_ATTRIBUTE.add(name)
     _KINDS[name] = kind
     return DATASETS.register(name, help=help)
 
@@ -183,23 +213,37 @@ def spec_kind(spec: str) -> DataKind:
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """`folder:~/x` -> ("folder", "~/x"); `digits` -> ("digits", None); checks the name."""
+    """`folder:~/x` -> ("folder", "~/x"); `digits` -> ("digits", None); `mnist` -> ("mnist",
+    None); checks the name, and the argument's presence."""
     name, sep, arg = spec.partition(":")
     DATASETS.entry(name)  # raises a clear error for unknown names
-    if name in _NEEDS_ARG and not arg:
-        raise GankitError(f"dataset {name!r} needs an argument: {name}:{_NEEDS_ARG[name]}")
-    if name not in _NEEDS_ARG and sep:
-        raise GankitError(f"dataset {name!r} takes no argument (got {spec!r})")
+    if name not in _ARGS:
+        if sep:
+            raise GankitError(f"dataset {name!r} takes no argument (got {spec!r})")
+        return name, None
+    if sep and not arg:  # `mnist:` says a PATH was meant and left out
+        raise GankitError(f"dataset {name!r} needs an argument after the colon: {spec_usage(name)}")
+    if not sep and name not in _OPTIONAL_ARG:
+        raise GankitError(f"dataset {name!r} needs an argument: {spec_usage(name)}")
     return name, (arg if sep else None)
 
 
 def spec_usage(name: str) -> str:
-    return f"{name}:{_NEEDS_ARG[name]}" if name in _NEEDS_ARG else name
+    """How to write the spec: `digits`, `folder:PATH`, `mnist[:PATH]`."""
+    if name not in _ARGS:
+        return name
+    return f"{name}[:{_ARGS[name]}]" if name in _OPTIONAL_ARG else f"{name}:{_ARGS[name]}"
 
 
 def build_dataset(cfg: DataConfig) -> GANDataset:
     """Resolve `cfg.spec` to a dataset."""
     name, arg = split_spec(cfg.spec)
+    if cfg.attribute is not None and name not in _USES_ATTRIBUTE:
+        which = ", ".join(sorted(_USES_ATTRIBUTE)) or "none"
+        raise GankitError(
+            f"data.attribute={cfg.attribute} labels images by an attribute, which dataset "
+            f"{name!r} has not (it applies to: {which})"
+        )
     return DATASETS.get(name)(cfg, arg)
 
 
