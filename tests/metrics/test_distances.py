@@ -46,6 +46,19 @@ def test_fid_matches_sqrtm_reference(n: int, d: int) -> None:
     np.testing.assert_allclose(frechet_distance(a, b), _fid_sqrtm(a, b), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize(("na", "nb"), [(30, 45), (64, 200), (5, 3)])
+def test_fid_with_fewer_samples_than_dimensions_equals_the_covariance_route(na, nb) -> None:
+    """N <= D takes the singular-value route (no D×D matrix); it must equal the route through
+    the covariances, which every larger set takes."""
+    rng = np.random.default_rng(na * nb)
+    d = 64
+    a = np.maximum(rng.normal(size=(na, d)) @ rng.normal(size=(d, d)), 0)  # ReLU-like
+    b = np.maximum(rng.normal(0.2, size=(nb, d)) @ rng.normal(size=(d, d)), 0)
+    stats = frechet_distance_from_stats(*feature_stats(a), *feature_stats(b))
+    np.testing.assert_allclose(frechet_distance(a, b), stats, rtol=1e-7)
+    np.testing.assert_allclose(frechet_distance(a, a), 0.0, rtol=0, atol=1e-9)
+
+
 def test_fid_identical_is_zero_and_symmetric() -> None:
     rng = np.random.default_rng(1)
     a = rng.normal(size=(200, 16))

@@ -1,14 +1,17 @@
 """Distances between two sets of feature vectors: Fréchet (FID) and kernel (KID) distances.
 
 Both take features already extracted by some network (Inception pool3 for the classic FID/KID,
-any embedding otherwise), as arrays ``[N, D]``. Everything is computed in float64 with NumPy,
-so the numbers do not depend on the device or precision the features came from.
+any embedding otherwise), as arrays ``[N, D]``. Everything is computed in float64 with NumPy
+(and SciPy's LAPACK for FID's eigenvalues), so the numbers do not depend on the device or
+precision the features came from.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from numpy.typing import ArrayLike
+from scipy.linalg.blas import dsyrk
 
 
 def _as_features(x: ArrayLike, name: str, min_rows: int = 1) -> np.ndarray:
@@ -54,8 +57,12 @@ def feature_stats(feats: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """
     # Two rows is the minimum for an unbiased (ddof=1) covariance.
     x = _as_features(feats, "feats", min_rows=2)
-    # atleast_2d: np.cov returns a 0-d array when D == 1, but callers expect [D, D].
-    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+    mu = x.mean(axis=0)
+    centred = x - mu  # [N, D], C order: its transpose is a Fortran-order [D, N], no copy
+    # C^T C by BLAS's symmetric rank-k update: half the flops of np.cov's general product,
+    # for the one triangle it fills, mirrored below.
+    upper = dsyrk(1.0 / (len(x) - 1), centred.T, trans=0, lower=0)
+    return mu, np.triu(upper) + np.triu(upper, 1).T
 
 
 def _sqrt_psd(sigma: np.ndarray) -> np.ndarray:
@@ -69,17 +76,31 @@ def _sqrt_psd(sigma: np.ndarray) -> np.ndarray:
 def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
     """``tr((Sa Sb)^{1/2})`` for PSD ``Sa``, ``Sb`` without a general (non-symmetric) sqrtm.
 
-    ``Sa Sb = A (A Sb)`` with ``A = Sa^{1/2}`` has the same eigenvalues as ``A Sb A``, which is
-    symmetric PSD; so the trace is the sum of square roots of the eigenvalues of ``A Sb A``. This
-    stays real and stable for singular covariances, where ``scipy.linalg.sqrtm`` of the
-    non-symmetric product returns complex noise.
+    For any factor ``Sa = F F^T``, ``Sa Sb = F (F^T Sb)`` has the same eigenvalues as
+    ``F^T Sb F``, which is symmetric PSD; so the trace is the sum of square roots of the
+    eigenvalues of ``F^T Sb F``. This stays real and stable for singular covariances, where
+    ``scipy.linalg.sqrtm`` of the non-symmetric product returns complex noise.
+
+    When ``Sa`` is positive definite (the usual case, more samples than dimensions) ``F`` is its
+    Cholesky factor and LAPACK does it all in one call: the generalized symmetric eigenproblem
+    ``Sb Sa v = w v`` (``eigh`` type 2) factors ``Sa``, forms ``F^T Sb F`` exploiting symmetry
+    and takes its eigenvalues: about 2.7·D^3 flops, several times less than the fallback below
+    (eigh of ``Sa`` with eigenvectors, three general products, eigvalsh). Type 2 never inverts
+    the factor, so an ill-conditioned ``Sa`` costs no accuracy. A singular ``Sa`` (N <= D)
+    makes the Cholesky step fail, and ``F = Sa^{1/2}`` from ``eigh`` takes over.
     """
-    sqrt_a = _sqrt_psd(sigma_a)
-    m = sqrt_a @ sigma_b @ sqrt_a
-    # Symmetrise: the products above break exact symmetry by rounding, and eigvalsh assumes it.
-    m = 0.5 * (m + m.T)
-    evals = np.clip(np.linalg.eigvalsh(m), 0.0, None)
-    return float(np.sqrt(evals).sum())
+    try:
+        # driver "gv" (dsygv): for eigenvalues alone it measured faster than "gvd" here.
+        evals = scipy.linalg.eigh(
+            sigma_b, sigma_a, type=2, eigvals_only=True, driver="gv", check_finite=False
+        )
+    except np.linalg.LinAlgError:
+        root = _sqrt_psd(sigma_a)
+        m = root @ sigma_b @ root
+        # Symmetrise: the products break exact symmetry by rounding, and eigvalsh assumes it.
+        evals = np.linalg.eigvalsh(0.5 * (m + m.T))
+    # Rounding can push the zero eigenvalues of singular products slightly negative.
+    return float(np.sqrt(np.clip(evals, 0.0, None)).sum())
 
 
 def _as_stats(mu: ArrayLike, sigma: ArrayLike, tag: str) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +172,31 @@ def frechet_distance(feats_a: ArrayLike, feats_b: ArrayLike) -> float:
     a = _as_features(feats_a, "feats_a", min_rows=2)
     b = _as_features(feats_b, "feats_b", min_rows=2)
     _check_same_dim(a, b, "feats_a", "feats_b")
+    if min(len(a), len(b)) <= a.shape[1]:
+        return _frechet_distance_few(a, b)
     return frechet_distance_from_stats(*feature_stats(a), *feature_stats(b))
+
+
+def _frechet_distance_few(a: np.ndarray, b: np.ndarray) -> float:
+    """The Fréchet distance when a set has no more samples than dimensions (a folder of a few
+    hundred images against 2,048 Inception features): exact, without any D×D matrix.
+
+    With the centred features ``Ca`` [Na, D], ``Sa = Ca^T Ca / (Na - 1)``, and likewise for b,
+    the non-zero eigenvalues of ``Sa Sb`` are those of ``K K^T / ((Na - 1)(Nb - 1))`` with
+    ``K = Ca Cb^T`` [Na, Nb] (move ``Ca^T`` from the front to the back: the same non-zero
+    spectrum), that is the squared singular values of ``K``, scaled. So
+    ``tr((Sa Sb)^{1/2})`` is the sum of the singular values of ``K`` over
+    ``sqrt((Na - 1)(Nb - 1))``, and ``tr(Sa) = ||Ca||² / (Na - 1)``. This costs Na·Nb·D for K
+    and an SVD of an Na×Nb matrix, where the covariance route pays D³ whatever N is; and it
+    has exact zeros where the covariance route rounds the singular product's zero eigenvalues.
+    """
+    ca, cb = a - a.mean(axis=0), b - b.mean(axis=0)
+    scale_a, scale_b = len(a) - 1, len(b) - 1
+    singular = np.linalg.svd(ca @ cb.T, compute_uv=False)
+    diff = a.mean(axis=0) - b.mean(axis=0)
+    trace_sqrt = singular.sum() / np.sqrt(scale_a * scale_b)
+    fid = diff @ diff + (ca * ca).sum() / scale_a + (cb * cb).sum() / scale_b - 2.0 * trace_sqrt
+    return max(float(fid), 0.0)
 
 
 def _mmd2_unbiased_poly(x: np.ndarray, y: np.ndarray) -> float:
