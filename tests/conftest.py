@@ -215,6 +215,17 @@ def tiny_config(model: str, tiny: Tiny | None = None, *, steps: int = 4, **train
     return resolve_run_config(model, t.data, flags=flags, sets=list(t.sets))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The tests' own cache and data folders: features cached by one test run never leak into
+    the user's ~/.cache, and a developer's GANKIT_* settings do not change what tests see."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        for name in ("GANKIT_DATA", "GANKIT_INCEPTION_WEIGHTS"):
+            mp.delenv(name, raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _deterministic_threads():
     # the same thread count in every test keeps CPU reductions reproducible (GANKIT_TEST_THREADS

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gankit.errors import GankitError, RunStopped
 from gankit.files import make_dirs, output_path
@@ -180,7 +181,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON to stdout")
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+    _feature_options(p)
+
+    p = sub.add_parser(
+        "fid",
+        help="FID, KID, IS, precision/recall, density/coverage between two image sets",
+        description="Compare images A with reference images B. Each is a folder of images, a "
+        "run directory (its samples) or a dataset spec (e.g. fashion-mnist, cifar10:PATH).",
+    )
+    p.add_argument("a", metavar="A", help="the images to score: folder, run or dataset spec")
+    p.add_argument("b", metavar="B", help="the reference images: folder, run or dataset spec")
+    p.add_argument("-n", type=_positive, help="samples of a run or dataset (default 10,000)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--split", choices=["train", "test", "all"], default="test", help="of a dataset side"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON to stdout")
+    _feature_options(p)
+
+    p = sub.add_parser("data", help="standard datasets: fetch them (only when asked)")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    q = data_sub.add_parser(
+        "fetch",
+        help="download a standard dataset (or the Inception weights), checksummed",
+        epilog=_fetch_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument(
+        "name", help="mnist, fashion-mnist, cifar10, cifar100, celeba, stacked-mnist or inception"
+    )
+    q.add_argument(
+        "--to",
+        metavar="DIR",
+        help="where to put it (default: $GANKIT_DATA/NAME, else ~/.cache/gankit/datasets/NAME)",
+    )
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _feature_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--features",
+        choices=["auto", "classifier", "inception"],
+        default="auto",
+        help="image features: a shipped classifier, InceptionV3, or auto (the classifier "
+        "where one exists for the data, else Inception)",
+    )
+    p.add_argument(
+        "--inception",
+        metavar="PATH",
+        help="InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth; default: "
+        "$GANKIT_INCEPTION_WEIGHTS, else what `gankit data fetch inception` saved)",
+    )
+    p.add_argument("--save-features", metavar="DIR", help="keep the features as .npy files")
+    p.add_argument("--no-cache", action="store_true", help="do not read or keep cached features")
+
+
+def _fetch_epilog() -> str:
+    from gankit.data.fetch import FETCHABLE, describe_sources
+
+    lines = ["what each name downloads:"]
+    for name in FETCHABLE:
+        lines.append(f"  {name}:")
+        lines.extend(f"    {line}" for line in describe_sources(name))
+    return "\n".join(lines)
 
 
 def _train_epilog() -> str:
@@ -212,6 +276,7 @@ def _train_epilog() -> str:
             "  train.log_every=N         steps between lines of metrics.jsonl",
             "  train.ema=true            keep an EMA of G's weights",
             "  data.holdout=F            keep a share F of your own data out, for gankit eval",
+            "  data.attribute=NAME       celeba: label the images by one of its 40 attributes",
             "  model.KEY=VALUE           any field of the model's config (see its docstring)",
         ]
     )
@@ -225,11 +290,18 @@ def _version() -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from gankit.data import DATASETS, spec_usage
+    from gankit.data.standard import STANDARD_SETS, standard_status
     from gankit.metrics import METRICS
     from gankit.models import MODELS
 
+    def dataset_line(name: str, text: str) -> str:
+        # the standard sets are files on disk: say whether they are there
+        return f"{text} [{standard_status(name)}]" if name in STANDARD_SETS else text
+
     rows = [("models", [(e.name, e.help) for e in MODELS])]
-    rows.append(("datasets", [(spec_usage(e.name), e.help) for e in DATASETS]))
+    rows.append(
+        ("datasets", [(spec_usage(e.name), dataset_line(e.name, e.help)) for e in DATASETS])
+    )
     rows.append(("metrics", [(e.name, e.help) for e in METRICS]))
     for title, entries in rows:
         print(f"{title}:")
@@ -452,12 +524,49 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     handle = gankit.load(args.run, ema=not args.no_ema)
     names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    results = evaluate(handle, names, n=args.n, seed=args.seed)
-    if args.json:
+    results = evaluate(handle, names, n=args.n, seed=args.seed, **_feature_args(args))
+    _print_results(results, args.json)
+    return 0
+
+
+def _feature_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "features": args.features,
+        "inception": args.inception,
+        "save_features": args.save_features,
+        "cache": not args.no_cache,
+        "progress": sys.stderr.isatty(),
+    }
+
+
+def _print_results(results: dict[str, object], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(results, indent=2))
-    else:
-        for key, value in results.items():
-            print(f"{key:<24} {value:.6g}" if isinstance(value, float) else f"{key:<24} {value}")
+        return
+    for key, value in results.items():
+        print(f"{key:<24} {value:.6g}" if isinstance(value, float) else f"{key:<24} {value}")
+
+
+def cmd_fid(args: argparse.Namespace) -> int:
+    from gankit.metrics.compare import compare
+
+    results = compare(
+        args.a, args.b, n=args.n, seed=args.seed, split=args.split, **_feature_args(args)
+    )
+    _print_results(results, args.json)
+    if not results["comparable"]:
+        log.info(
+            "these numbers compare only with gankit's own (%s features); for numbers "
+            "comparable with papers see the README's 'Metrics' section",
+            results["features"],
+        )
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from gankit.data.fetch import fetch
+
+    fetch(args.name, args.to, progress=not args.no_progress)
     return 0
 
 
@@ -471,6 +580,8 @@ COMMANDS = {
     "grow-schedule": cmd_grow_schedule,
     "translate": cmd_translate,
     "eval": cmd_eval,
+    "fid": cmd_fid,
+    "data": cmd_data,
 }
 
 

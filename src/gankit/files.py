@@ -118,6 +118,17 @@ def write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def save_npy(path: str | Path, array: object) -> Path:
+    """Write a NumPy array to `path` (`.npy`, never pickled) atomically."""
+    import numpy as np
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:  # a file object: np.save would add ".npy" to the name
+            np.save(f, np.asarray(array), allow_pickle=False)
+
+    return atomic_write(path, write)
+
+
 def append_text(path: str | Path, text: str) -> None:
     """Append `text` to `path` (logs: a line at a time, so not through a temporary file)."""
     with writing(path) as p, p.open("a", encoding="utf-8") as f:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -140,6 +140,32 @@ class Generator:
         `truncation` redraws Gaussian latent entries beyond ±truncation, or, for a model that
         truncates in w (StyleGAN), is ψ: w̄ + ψ(w − w̄).
         """
+        return torch.cat(
+            list(
+                self.iter_samples(
+                    n,
+                    seed=seed,
+                    labels=labels,
+                    truncation=truncation,
+                    batch_size=batch_size,
+                    text=text,
+                )
+            )
+        )
+
+    @torch.no_grad()
+    def iter_samples(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        labels: Tensor | int | None = None,
+        truncation: float | None = None,
+        batch_size: int = 500,
+        text: str | Sequence[str] | None = None,
+    ) -> Iterator[Tensor]:
+        """`sample`'s n samples, `batch_size` at a time (the same samples, concatenated), so
+        that 50,000 samples for a metric never need to be held at once."""
         if self.model.directions:
             raise GankitError(
                 f"{self.config.model_name} translates images rather than sampling them: "
@@ -149,12 +175,19 @@ class Generator:
             raise GankitError(f"the number of samples must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
         z = self.model.sample_latent(n, generator=gen, truncation=self._z_truncation(truncation))
+        w: float | None = truncation  # ψ, for models that truncate in w
         if self.text_conditioned or text is not None:
-            return self.generate(z, self.caption_embeddings(text, n), batch_size=batch_size)
-        y = self._labels(labels, n)
-        if y is None:
-            y = self.model.sample_labels(n, generator=gen)
-        return self.generate(z, y, batch_size=batch_size, truncation=truncation)
+            y: Tensor | None = self.caption_embeddings(text, n)
+            w = None
+        else:
+            y = self._labels(labels, n)
+            if y is None:
+                y = self.model.sample_labels(n, generator=gen)
+        for start in range(0, n, batch_size):
+            part = None if y is None else y[start : start + batch_size]
+            yield self.generate(
+                z[start : start + batch_size], part, batch_size=batch_size, truncation=w
+            )
 
     @property
     def text_conditioned(self) -> bool:

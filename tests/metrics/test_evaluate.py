@@ -18,7 +18,7 @@ from gankit.metrics import (
     mode_coverage,
 )
 from gankit.metrics.classifier import classifier_card
-from gankit.metrics.evaluate import _joint_probs
+from gankit.metrics.features import digits_extractor
 from gankit.training.trainer import Trainer
 
 from ..conftest import TINY, Tiny, tiny_config
@@ -42,7 +42,7 @@ def test_digit_outputs_per_channel() -> None:
     digits = probs.argmax(-1)
     predicted = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     assert (predicted == batch["y"]).float().mean() > 0.95
-    joint = _joint_probs(probs.double().numpy())
+    joint = digits_extractor().run(batch["x"])[1].double().numpy()
     assert joint.shape == (64, 1000)
     np.testing.assert_allclose(joint.sum(1), 1.0, rtol=1e-6)  # float32 softmax underneath
     np.testing.assert_array_equal(joint.argmax(1), predicted.numpy())

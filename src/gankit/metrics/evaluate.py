@@ -1,7 +1,9 @@
 """`gankit eval`: metrics of a trained run against held-out real data.
 
-Features come from the shipped digits classifier for `digits` and `stacked-digits` (each channel
-one digit), and are the coordinates themselves for point data. The reference set is the dataset's
+Image features come from a shipped classifier where one exists for the data (digits, stacked digits,
+Fashion-MNIST), else from InceptionV3 with the user's weights (metrics.features); for point data
+they are the coordinates themselves. Real data's features are cached on disk
+(metrics.reference). The reference set is the dataset's
 held-out split; the same metrics between the training split and the held-out split give the
 real-vs-real floor a model should be read against (`*_real` keys).
 
@@ -14,23 +16,33 @@ warning says what the numbers then mean.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data.base import DataInfo, NoHeldOutSplit, build_dataset
+from gankit.data.base import DataConfig, DataInfo, NoHeldOutSplit, build_dataset, split_spec
 from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
+from gankit.files import make_dirs, save_npy
 from gankit.handle import Generator
-from gankit.metrics.classifier import digit_outputs
 from gankit.metrics.codes import code_purity
 from gankit.metrics.distances import frechet_distance, kernel_inception_distance
+from gankit.metrics.features import (
+    CLASSIFIERS,
+    Extractor,
+    FeatureChoice,
+    choose_extractor,
+    classifier_extractor,
+    extract,
+)
 from gankit.metrics.modes import label_mode_coverage, mixture_mode_coverage
 from gankit.metrics.prdc import prdc
+from gankit.metrics.reference import cached_features, fingerprint
 from gankit.metrics.scores import inception_score
 from gankit.models.base import GANModel
 from gankit.registry import Registry
@@ -61,21 +73,48 @@ POINT_SAMPLES = 2500  # PacGAN scores 2,500 samples of the 2-D mixtures
 MAX_IMAGE_SAMPLES = 10_000
 
 
-def has_features(info: DataInfo) -> bool:
-    return info.kind == "points" or info.name in DIGIT_SETS
-
-
 class EvalContext:
-    """Generated and real samples of one evaluation, with their features computed once."""
+    """Generated and real samples of one evaluation, with their features computed once.
+
+    Args:
+        handle: the loaded run.
+        n: generated samples (and at most as many real ones); default per data kind.
+        seed: draws the generated samples and the real subset.
+        needed: the fewest real samples the metrics asked for can use.
+        features: the extractor (`auto`, `classifier`, `inception`; see metrics.features).
+        inception: the Inception weights file, for `inception` (else found as documented).
+        progress: show a progress bar while extracting features.
+        save_features: a folder to keep the features in, one `.npy` per side (`fake`, `test`,
+            `train`), rows in the order the samples were drawn.
+        cache: read and keep real data's features in the on-disk cache (metrics.reference).
+    """
 
     def __init__(
-        self, handle: Generator, n: int | None = None, seed: int = 0, *, needed: int = 1
+        self,
+        handle: Generator,
+        n: int | None = None,
+        seed: int = 0,
+        *,
+        needed: int = 1,
+        features: FeatureChoice = "auto",
+        inception: str | Path | None = None,
+        progress: bool = False,
+        save_features: str | Path | None = None,
+        cache: bool = True,
     ) -> None:
         self.handle, self.info, self.seed = handle, handle.info, seed
-        self.needed = needed  # the fewest real samples the metrics asked for can use
+        self.needed = needed
+        self.choice, self.inception, self.progress, self.cache = (
+            features,
+            inception,
+            progress,
+            cache,
+        )
+        self.save_features = None if save_features is None else Path(save_features).expanduser()
         self.reference: Literal["test", "train"] = "test"
         self.note = ""  # why the reference is the training data, when it is
         self._cache: dict[tuple[str, str], Any] = {}
+        self._extractor: Extractor | None = None
         default = POINT_SAMPLES if self.info.kind == "points" else MAX_IMAGE_SAMPLES
         if self.info.two_domain and handle.model.directions:
             # image-to-image scores translate (at most) the whole held-out split
@@ -107,14 +146,20 @@ class EvalContext:
         self.dataset("test")
         return self.reference == "test"
 
+    @property
+    def extractor(self) -> Extractor:
+        """The image feature extractor this evaluation uses (chosen once)."""
+        if self._extractor is None:
+            self._extractor = choose_extractor(self.info.name, self.choice, self.inception)
+        return self._extractor
+
     def samples(self, which: Which) -> Tensor:
         """`fake` (generated), `test` (held-out real) or `train` (real): at most n of each."""
         return self._cached("samples", which, lambda: self._draw(which))
 
-    def _draw(self, which: Which) -> Tensor:
-        if which == "fake":
-            return self.handle.sample(self.n, seed=self.seed)
-        dataset = self.dataset(which)
+    def _real_order(self, which: Which) -> Tensor:
+        """The indices of the real samples of `which` used, in the order they are drawn."""
+        dataset = self.dataset(which)  # type: ignore[arg-type]
         if len(dataset) < self.needed:
             split = "held-out" if which == "test" and self.reference == "test" else "training"
             raise GankitError(
@@ -122,48 +167,93 @@ class EvalContext:
                 f"these metrics need at least {self.needed} to compare with"
             )
         gen = torch.Generator().manual_seed(self.seed)
-        count = min(self.n, len(dataset))
-        return dataset.batch(torch.randperm(len(dataset), generator=gen)[:count])["x"].cpu()
+        return torch.randperm(len(dataset), generator=gen)[: min(self.n, len(dataset))]
+
+    def _draw(self, which: Which) -> Tensor:
+        if which == "fake":
+            return self.handle.sample(self.n, seed=self.seed)
+        return self.dataset(which).batch(self._real_order(which))["x"].cpu()  # type: ignore[arg-type]
+
+    def _batches(self, which: Which, size: int = 500) -> Iterator[Tensor]:
+        """The samples of `which`, `size` at a time (the same as `samples(which)`)."""
+        if ("samples", which) in self._cache:
+            yield self._cache["samples", which]
+        elif which == "fake":
+            yield from self.handle.iter_samples(self.n, seed=self.seed, batch_size=size)
+        else:
+            dataset = self.dataset(which)  # type: ignore[arg-type]
+            for chunk in self._real_order(which).split(size):
+                yield dataset.batch(chunk)["x"].cpu()
 
     def features(self, which: Which) -> np.ndarray:
-        """Features [N, D]: classifier embeddings for digit images, coordinates for points."""
+        """Features [N, D]: the extractor's for images, the coordinates for points."""
         if self.info.kind == "points":
             return self.samples(which).double().numpy()
-        return self._digits(which)[0]
+        return self._outputs(which)[0]
 
     def probs(self, which: Which) -> np.ndarray:
-        """Class probabilities [N, C, 10] by the digits classifier."""
-        return self._digits(which)[1]
+        """Class probabilities [N, K] by the extractor (for digit tuples: over the 10^C)."""
+        if self.info.kind == "points":
+            raise GankitError("point data has no class probabilities (no inception score)")
+        return self._outputs(which)[1]
 
-    def _digits(self, which: Which) -> tuple[np.ndarray, np.ndarray]:
-        self._require_classifier()
+    def _outputs(self, which: Which) -> tuple[np.ndarray, np.ndarray]:
+        return self._cached("outputs", which, lambda: self._extract(which))
+
+    def _extract(self, which: Which) -> tuple[np.ndarray, np.ndarray]:
+        ex = self.extractor
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
-            feats, probs = digit_outputs(self.samples(which))
-            return feats.double().numpy(), probs.double().numpy()
+            total = self.n if which == "fake" else len(self._real_order(which))
+            what = "generated" if which == "fake" else f"real ({which})"
+            return extract(ex, self._batches(which), total, desc=what, progress=self.progress)
 
-        return self._cached("digits", which, compute)
+        if which == "fake" or not self.cache:
+            out = compute()
+        else:
+            self.dataset(which)  # settles the reference split first
+            split = which if which == "train" or self.reference == "test" else "train"
+            data = replace(self.handle.config.data, split=split)
+            provenance = real_provenance(data, ex, len(self._real_order(which)), self.seed)
+            out = cached_features(provenance, compute)
+        if self.save_features is not None:
+            make_dirs(self.save_features)
+            save_npy(self.save_features / f"{which}.npy", out[0].astype(np.float32))
+        return out
 
-    def _require_classifier(self) -> None:
-        if self.info.name not in DIGIT_SETS:
-            raise GankitError(
-                f"no offline feature extractor for {self.info.name!r}: image metrics are "
-                f"available for {', '.join(DIGIT_SETS)} and for point data"
-            )
+
+def real_provenance(data: DataConfig, ex: Extractor, n: int, seed: int) -> dict[str, Any]:
+    """What the features of n real samples of `data`, drawn with `seed`, depend on: the key of
+    their on-disk cache (metrics.reference)."""
+    from gankit import __version__
+
+    return {
+        "data": asdict(data),
+        "fingerprint": data_fingerprint(data.spec),
+        "extractor": ex.name,
+        "weights": ex.weights,
+        "n": n,
+        "seed": seed,
+        "gankit": __version__,
+    }
 
 
-def _joint_probs(probs: np.ndarray) -> np.ndarray:
-    """[N, C, 10] per-channel probabilities -> [N, 10^C] over digit tuples (independent)."""
-    joint = probs[:, 0]
-    for c in range(1, probs.shape[1]):
-        joint = (joint[:, :, None] * probs[:, c, None, :]).reshape(len(probs), -1)
-    return joint
+def data_fingerprint(spec: str) -> str:
+    """A fingerprint of the files a dataset spec reads (see reference.fingerprint); built-in
+    data, generated by gankit's code, is fixed by gankit's version."""
+    from gankit.data.standard import STANDARD_SETS, find_standard
+
+    name, arg = split_spec(spec)
+    path = Path(arg).expanduser() if arg else None
+    if path is None and name in STANDARD_SETS:
+        path = find_standard(name)
+    return fingerprint(path) if path is not None and path.exists() else "built-in"
 
 
 @metric(
     "fid",
     min_samples=2,  # a covariance
-    help="Fréchet distance of classifier features (of coordinates for points)",
+    help="Fréchet distance of image features (classifier or Inception; coordinates for points)",
 )
 def fid(ctx: EvalContext) -> dict[str, float]:
     test = ctx.features("test")
@@ -191,11 +281,11 @@ def kid(ctx: EvalContext) -> dict[str, float]:
 @metric(
     "is",
     min_samples=10,  # the score averages 10 splits
-    help="inception score with the digits classifier (digit sets only)",
+    help="inception score: Inception's 1,008 classes, or a shipped classifier's",
 )
 def inception(ctx: EvalContext) -> dict[str, float]:
-    mean, std = inception_score(_joint_probs(ctx.probs("fake")))
-    real, _ = inception_score(_joint_probs(ctx.probs("test")))
+    mean, std = inception_score(ctx.probs("fake"))
+    real, _ = inception_score(ctx.probs("test"))
     return {"is": mean, "is_std": std, "is_real": real}
 
 
@@ -238,17 +328,17 @@ def mode_coverage(samples: Tensor | np.ndarray, dataset: str | DataInfo) -> dict
 
 
 def _classes(samples: Tensor, info: DataInfo) -> np.ndarray:
-    """The class of each sample of a labelled built-in set: the digit (tuple, as one number) by
-    the classifier, or the nearest mode of a mixture."""
+    """The class of each sample of a labelled set with a shipped classifier (the digits as one
+    number, a Fashion-MNIST class), or the nearest mode of a mixture."""
     if info.name in MIXTURES:
         means = MIXTURES[info.name].means
         d = ((samples.double().numpy()[:, None, :] - means[None]) ** 2).sum(-1)
         return d.argmin(1)
-    if info.name in DIGIT_SETS:
-        digits = digit_outputs(samples)[1].argmax(-1)  # [N, C]
-        weights = 10 ** torch.arange(digits.shape[1] - 1, -1, -1)
-        return (digits * weights).sum(1).numpy()
-    raise GankitError(f"no offline classifier for {info.name!r}")
+    # a shipped classifier's most likely class (for digit tuples: 100·d_R + 10·d_G + d_B)
+    ex = classifier_extractor(info.name)
+    return np.concatenate(
+        [ex.run(chunk)[1].argmax(1).numpy() for chunk in samples.split(ex.batch_size)]
+    )
 
 
 @metric("class_acc", help="conditional models: classifier accuracy of the asked class")
@@ -283,12 +373,12 @@ def purity(ctx: EvalContext) -> dict[str, float]:
 def path_length(ctx: EvalContext) -> dict[str, float]:
     from gankit.metrics.ppl import perceptual_path_length
 
-    ctx._require_classifier()
+    ex = classifier_extractor(ctx.info.name)
     model = ctx.handle.model
     space: Literal["z", "w"] = "w" if hasattr(model, "style_latents") else "z"
 
     def features(x: Tensor) -> Tensor:
-        return digit_outputs(x)[0]
+        return ex.run(x)[0]
 
     n = min(ctx.n, 2000)
     out = {}
@@ -322,11 +412,12 @@ def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:
                 return ["psnr_ssim"]
             return ["translation"] if info.name in UNPAIRED_TASKS else []
         return ["pairs"] if info.name in PAIR_SETS else []
-    names = ["fid", "kid", "prdc"] if has_features(info) else []
-    if info.name in DIGIT_SETS:
-        names.append("is")
+    # images: features from a shipped classifier or Inception (EvalContext.extractor says
+    # which, or what to do when there is none); points: their coordinates
+    names = ["fid", "kid", "prdc"] + (["is"] if info.kind == "image" else [])
     if info.name in MIXTURES or info.name in DIGIT_SETS:
         names.append("modes")
+    if info.name in MIXTURES or info.name in CLASSIFIERS:
         if model is not None and model.conditional:
             names.append("class_acc")
         if model is not None and any(c.kind == "categorical" for c in model.codes):
@@ -335,9 +426,23 @@ def applicable(info: DataInfo, model: GANModel | None = None) -> list[str]:
 
 
 def evaluate(
-    handle: Generator, metrics: list[str] | None = None, *, n: int | None = None, seed: int = 0
+    handle: Generator,
+    metrics: list[str] | None = None,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    features: FeatureChoice = "auto",
+    inception: str | Path | None = None,
+    progress: bool = False,
+    save_features: str | Path | None = None,
+    cache: bool = True,
 ) -> dict[str, Any]:
-    """Compute `metrics` (default: all that apply) for a loaded run; returns a flat dict."""
+    """Compute `metrics` (default: all that apply) for a loaded run; returns a flat dict.
+
+    `features`, `inception`, `progress`, `save_features` and `cache` choose and keep the image
+    features, as EvalContext documents. The result names the extractor (`features`) and
+    whether its numbers compare with published ones (`comparable`: the reference Inception
+    weights only)."""
     names = metrics if metrics is not None else applicable(handle.info, handle.model)
     fns = [METRICS.get(name) for name in names]
     if not names:
@@ -346,7 +451,17 @@ def evaluate(
     if n is not None and n < needed:
         short = ", ".join(f"{k} at least {MIN_SAMPLES[k]}" for k in names if MIN_SAMPLES[k] > n)
         raise GankitError(f"-n {n} is too few samples: {short}")
-    ctx = EvalContext(handle, n, seed, needed=needed)
+    ctx = EvalContext(
+        handle,
+        n,
+        seed,
+        needed=needed,
+        features=features,
+        inception=inception,
+        progress=progress,
+        save_features=save_features,
+        cache=cache,
+    )
     out: dict[str, Any] = {
         "model": handle.config.model_name,
         "data": handle.config.data.spec,
@@ -357,6 +472,9 @@ def evaluate(
     for fn in fns:
         out.update({k: float(v) for k, v in fn(ctx).items()})
     out["reference"] = ctx.reference
+    if ctx._extractor is not None:
+        out["features"] = ctx._extractor.name
+        out["comparable"] = ctx._extractor.comparable
     if ctx.reference == "train":
         log.warning(
             "%s; so these metrics compare the samples with the training data itself (the "

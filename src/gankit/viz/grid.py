@@ -13,15 +13,19 @@ from torch import Tensor
 from gankit.data.base import DataInfo
 from gankit.data.points import MIXTURES
 from gankit.errors import GankitError
-from gankit.files import atomic_write, output_path
+from gankit.files import atomic_write, output_path, save_npy
 
 MIN_CELL = 64  # small images are enlarged (nearest neighbour) to at least this many pixels
 
 
+def pixels(images: Tensor) -> Tensor:
+    """[N, C, H, W] floats in [-1, 1] -> the [N, C, H, W] uint8 pixels a saved PNG holds."""
+    return ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 def to_uint8(images: Tensor) -> np.ndarray:
     """[N, C, H, W] floats in [-1, 1] -> [N, H, W, C] uint8."""
-    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
+    return pixels(images).permute(0, 2, 3, 1).numpy()
 
 
 def image_grid(images: Tensor, *, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -141,13 +145,7 @@ def save_samples(
     path = output_path(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        array = samples.detach().cpu().numpy()
-
-        def write_npy(tmp: Path) -> None:
-            with tmp.open("wb") as f:  # a file object: np.save would add ".npy" to the name
-                np.save(f, array)
-
-        return atomic_write(path, write_npy)
+        return save_npy(path, samples.detach().cpu().numpy())
     if suffix == ".gif" and gif and info.kind == "image":
         return save_gif(samples, path)
     if suffix not in (".png", ".jpg", ".jpeg"):
