@@ -21,21 +21,10 @@ import functools
 import torch
 from torch import Tensor, nn
 
+from gankit.data.mnist import FASHION_CLASSES
 from gankit.metrics.classifier import GrayClassifier, conv_block, load_shipped, weights_card
 
 WEIGHTS = "fashion_classifier.safetensors"
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 class FashionClassifier(GrayClassifier):
