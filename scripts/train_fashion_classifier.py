@@ -13,7 +13,6 @@ data (path and SHA-256 of its four files), the command, the torch version and th
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 
 from gankit.data.base import resize_images
 from gankit.data.idx import read_idx
+from gankit.files import file_sha256
 from gankit.metrics.classifier import save_shipped
 from gankit.metrics.fashion import WEIGHTS, FashionClassifier
 
@@ -49,11 +49,7 @@ def load_split(data: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def data_hashes(data: Path) -> dict[str, str]:
     """SHA-256 of each of the four files, so the card says exactly what was trained on."""
-    return {
-        name: hashlib.sha256((data / name).read_bytes()).hexdigest()
-        for pair in FILES.values()
-        for name in pair
-    }
+    return {name: file_sha256(data / name) for pair in FILES.values() for name in pair}
 
 
 def shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -99,18 +100,40 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     with writing(path):
         try:
             write(tmp)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            commit_file(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
+    return path
+
+
+def commit_file(tmp: Path, path: Path) -> None:
+    """fsync the finished file `tmp` and rename it onto `path`, durably: the step that makes a
+    temporary file (atomic_write's, a download's `.part`) the real one. OS errors propagate,
+    for the caller's `writing` block to name."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: Path) -> None:
+    """Make renames in `folder` durable (best effort: not every file system allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of the file at `path`, read 1 MiB at a time (checkpoints, downloads and
+    weights files of any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_text(path: str | Path, text: str) -> Path:

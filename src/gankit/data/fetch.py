@@ -21,7 +21,6 @@ mistakes half a download for the data:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import http.client
 import logging
 import os
@@ -44,7 +43,7 @@ from tqdm import tqdm
 from gankit import __version__
 from gankit.data.locations import default_dir, weights_dir
 from gankit.errors import GankitError
-from gankit.files import human_bytes, make_dirs, writing
+from gankit.files import commit_file, file_sha256, human_bytes, make_dirs, sync_dir, writing
 
 log = logging.getLogger("gankit")
 
@@ -401,12 +400,9 @@ def _problem(path: Path, remote: RemoteFile) -> str | None:
     size = path.stat().st_size
     if remote.size is not None and size != remote.size:
         return f"the file has {size:,} bytes, not {remote.size:,}"
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    if digest.hexdigest() != remote.sha256:
-        return f"checksum mismatch (SHA-256 {digest.hexdigest()[:12]}…, not {remote.sha256[:12]}…)"
+    digest = file_sha256(path)
+    if digest != remote.sha256:
+        return f"checksum mismatch (SHA-256 {digest[:12]}…, not {remote.sha256[:12]}…)"
     return None
 
 
@@ -508,24 +504,7 @@ def _looks_like_html(chunk: bytes) -> bool:
 def _commit(part: Path, final: Path) -> None:
     """fsync `part` and rename it onto `final`, durably."""
     with writing(final):
-        with part.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(part, final)
-    _sync_dir(final.parent)
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make renames in `folder` durable (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        commit_file(part, final)
 
 
 def _extract(archive: Path, folder: Path, remote: RemoteFile) -> None:
@@ -550,7 +529,7 @@ def _extract(archive: Path, folder: Path, remote: RemoteFile) -> None:
             os.rename(unpacked, folder / top)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _sync_dir(folder)
+    sync_dir(folder)
     archive.unlink()
 
 

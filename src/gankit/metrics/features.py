@@ -20,7 +20,6 @@ if its weights are found, else an error saying how to get them).
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +32,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from gankit.errors import GankitError
+from gankit.files import file_sha256
 from gankit.viz.grid import pixels
 
 FeatureChoice = Literal["auto", "classifier", "inception"]
@@ -63,8 +63,8 @@ class Extractor:
 
 @functools.cache
 def _shipped_sha256(filename: str) -> str:
-    path = resources.files("gankit.metrics") / "weights" / filename
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with resources.as_file(resources.files("gankit.metrics") / "weights" / filename) as path:
+        return file_sha256(path)
 
 
 def digits_extractor() -> Extractor:

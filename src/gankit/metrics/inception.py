@@ -24,7 +24,6 @@ them, or `--inception PATH` / ``$GANKIT_INCEPTION_WEIGHTS`` names a copy (`incep
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import pickle
@@ -40,6 +39,7 @@ from torch import Tensor, nn
 from gankit.data.fetch import INCEPTION_WEIGHTS
 from gankit.data.locations import weights_dir
 from gankit.errors import GankitError
+from gankit.files import file_sha256
 
 log = logging.getLogger("gankit")
 
@@ -390,15 +390,6 @@ def inception_weights_path(explicit: str | Path | None = None) -> Path:
         f"The FID Inception weights were not found. Looked at: {file} ({origin}){others}. "
         + _HOW_TO_PROVIDE
     )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of the file at `path`, read in 1 MiB chunks (the Inception file is ~90 MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_reason(err: BaseException) -> str:

@@ -11,7 +11,6 @@ executes code from the files.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import re
@@ -23,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import GankitError, WriteError
-from gankit.files import TMP_MARK, atomic_write, human_bytes, make_dirs, writing
+from gankit.files import TMP_MARK, atomic_write, file_sha256, human_bytes, make_dirs, writing
 
 log = logging.getLogger("gankit")
 
@@ -34,14 +33,6 @@ _NAME = re.compile(r"^step-(\d+)\.json$")
 
 def checkpoint_name(step: int) -> str:
     return f"step-{step:06d}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_checkpoint(
@@ -64,7 +55,7 @@ def save_checkpoint(
         "version": VERSION,
         "step": step,
         "weights": weights.name,
-        "sha256": _sha256(weights),
+        "sha256": file_sha256(weights),
         **meta,
     }
     path = directory / f"{name}.json"
@@ -223,7 +214,7 @@ def _read(path: Path, verify: bool) -> tuple[dict[str, torch.Tensor], dict[str, 
     weights = path.with_name(meta.get("weights", ""))
     if not weights.is_file():
         raise DamagedCheckpoint(f"checkpoint {path} is missing its weights file {weights.name}")
-    if verify and _sha256(weights) != meta.get("sha256"):
+    if verify and file_sha256(weights) != meta.get("sha256"):
         raise DamagedCheckpoint(f"checkpoint weights {weights} are corrupt (checksum mismatch)")
     try:
         tensors = load_file(str(weights))
