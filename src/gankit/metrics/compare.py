@@ -26,7 +26,7 @@ from gankit.files import make_dirs, save_npy
 from gankit.metrics.distances import frechet_distance, kernel_inception_distance
 from gankit.metrics.features import CLASSIFIERS, Extractor, FeatureChoice, choose_extractor, extract
 from gankit.metrics.prdc import prdc
-from gankit.metrics.reference import cached_features, fingerprint
+from gankit.metrics.reference import cached_features, data_fingerprint, feature_key, fingerprint
 from gankit.metrics.scores import inception_score
 
 log = logging.getLogger("gankit")
@@ -122,8 +122,6 @@ def _dataset_side(text: str, n: int | None, seed: int, split: str, resolution: i
         raise GankitError(f"{text} is {dataset.info.kind} data, not images")
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(dataset), generator=gen)[: min(n or DEFAULT_SAMPLES, len(dataset))]
-    from gankit.metrics.evaluate import data_fingerprint
-
     return Side(
         text,
         "dataset",
@@ -192,16 +190,7 @@ def side_features(
 
     if not cache or not side.provenance:
         return compute()
-    from gankit import __version__
-
-    key = {
-        **side.provenance,
-        "channels": side.channels,
-        "extractor": ex.name,
-        "weights": ex.weights,
-        "gankit": __version__,
-    }
-    return cached_features(key, compute)
+    return cached_features(feature_key(ex, **side.provenance, channels=side.channels), compute)
 
 
 def compare(
