@@ -114,12 +114,12 @@ def test_bad_sides_are_clear_errors(tmp_path, capsys) -> None:
 def test_folder_batches_stream_by_size(tmp_path) -> None:
     small = _write_images(tmp_path / "f", 70, seed=6, size=8)
     big = _write_images(tmp_path / "g", 3, seed=7, size=12)
-    sizes = [tuple(b.shape) for b in _folder_batches([*small, *big], tmp_path, 3)]
+    sizes = [tuple(b.shape) for b in _folder_batches([*small, *big], 3)]
     assert sizes == [(64, 3, 8, 8), (6, 3, 8, 8), (3, 3, 12, 12)]
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     with pytest.raises(GankitError, match=r"broken\.png"):
-        list(_folder_batches([broken], tmp_path, 3))
+        list(_folder_batches([broken], 3))
 
 
 def test_real_features_are_cached_with_provenance(tmp_path, monkeypatch, random_inception):

@@ -80,35 +80,27 @@ def _folder_side(path: Path, channels: int) -> Side:
         str(path),
         "folder",
         len(files),
-        lambda: _folder_batches(files, path, channels),
+        lambda: _folder_batches(files, channels),
         channels=channels,
         provenance={"folder": str(path.resolve()), "fingerprint": fingerprint(path)},
     )
 
 
-def _folder_batches(files: list[Path], root: Path, channels: int) -> Iterator[Tensor]:
+def _folder_batches(files: list[Path], channels: int) -> Iterator[Tensor]:
     """The images of `files`, in order, at their own sizes: consecutive images of one size
-    go together, up to FOLDER_BATCH at a time. A file that cannot be read is an error (a
-    comparison silently missing images would not be the one asked for)."""
-    from gankit.data.images import UnreadableImage, read_8bit
+    go together, up to FOLDER_BATCH at a time. A file that cannot be read is an error naming
+    it (a comparison silently missing images would not be the one asked for)."""
+    from gankit.data.folder import read_image
 
-    group: list[np.ndarray] = []
+    group: list[Tensor] = []
     for path in files:
-        try:
-            array = np.asarray(read_8bit(path, channels), dtype=np.uint8)
-        except UnreadableImage as err:
-            raise GankitError(f"cannot read {err.path}: {err.reason}") from None
-        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-        if group and (group[0].shape != array.shape or len(group) == FOLDER_BATCH):
-            yield _floats(group)
+        image = read_image(path, channels)  # [1, C, H, W] in [-1, 1]
+        if group and (group[0].shape != image.shape or len(group) == FOLDER_BATCH):
+            yield torch.cat(group)
             group = []
-        group.append(array)
+        group.append(image)
     if group:
-        yield _floats(group)
-
-
-def _floats(group: list[np.ndarray]) -> Tensor:
-    return torch.from_numpy(np.stack(group)).float().div_(127.5).sub_(1.0)
+        yield torch.cat(group)
 
 
 def _dataset_side(text: str, n: int | None, seed: int, split: str, resolution: int | None) -> Side:
