@@ -135,7 +135,7 @@ def choose_extractor(
         from gankit.metrics.inception import inception_weights_path
 
         try:
-            inception_weights_path(None)
+            inception = inception_weights_path(None)  # found once, then loaded from there
         except GankitError as err:
             raise GankitError(
                 f"no offline feature extractor for {dataset!r}: gankit ships classifiers only "
