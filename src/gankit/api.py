@@ -53,6 +53,7 @@ def train(
     seed: int | None = None,
     out: str | Path | None = None,
     resume: str | Path | None = None,
+    init: str | Path | None = None,
     config: str | Path | None = None,
     overrides: Sequence[str] = (),
     train_options: Mapping[str, Any] | None = None,
@@ -66,6 +67,8 @@ def train(
         steps, batch_size, resolution, seed: the common settings (None: presets/defaults).
         out: the run directory (default runs/MODEL-DATA-TIME).
         resume: a run directory or checkpoint to continue from, bit-exactly on CPU.
+        init: fine-tuning: a run directory or checkpoint of the same model whose weights (G,
+            D, EMA) the new run starts from, with fresh optimisers (`train.init`).
         config: a YAML file of overrides (sections model, data, train).
         overrides: "key=value" strings, e.g. ["model.gp_weight=5", "train.precision=bf16"].
         train_options: more `train.*` values, e.g. {"progress": False}.
@@ -79,6 +82,8 @@ def train(
         >>> result = gankit.train("dcgan", "digits", steps=500)
         >>> gankit.load(result.run_dir).sample(16)
     """
+    if init is not None:
+        train_options = {**(train_options or {}), "init": str(init)}
     flags = _flags(steps, batch_size, resolution, seed, train_options)
     if resume is not None:
         return _resume(resume, model, data, flags, overrides, out, reraise_signal)

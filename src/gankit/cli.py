@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, help="random seed (default 0)")
     p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
+    p.add_argument(
+        "--init",
+        metavar="RUN",
+        help="fine-tune: start from the weights of RUN (a run of the same model; or one of "
+        "its checkpoints), with fresh optimisers",
+    )
     p.add_argument("--config", help="YAML file of overrides (sections model, data, train)")
     p.add_argument(
         "--set",
@@ -316,7 +322,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume is None and (args.model is None or args.data is None):
         raise GankitError("train needs MODEL and --data SPEC (or --resume RUN)")
-    options = {"precision": args.precision, "device": args.device}
+    if args.init is not None and args.resume is not None:
+        raise GankitError("--init starts a new run from another's weights; --resume continues one")
+    options = {"precision": args.precision, "device": args.device, "init": args.init}
     if args.tensorboard:
         options["tensorboard"] = True
     if args.no_progress:

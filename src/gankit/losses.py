@@ -133,3 +133,19 @@ def path_lengths(images: Tensor, ws: Tensor) -> Tensor:
     noise = torch.randn_like(images) / (images.shape[2] * images.shape[3]) ** 0.5
     (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)  # [N, L, D]
     return grad.square().sum(2).mean(1).sqrt()
+
+
+def real_sign(real: Tensor, boundary: Tensor | float = 0.0) -> Tensor:
+    """ADA's overfitting heuristic for one batch of real images (Karras et al. 2020):
+    E[sign(D(x_real) − boundary)], the boundary being the score at which D cannot tell real from
+    fake. Near 1, D is sure of every real image it sees (it is memorising them); near 0, it is
+    undecided. Logged by every image model's D phase as `real_sign`; `train.augment=ada` adapts
+    its p from it."""
+    return torch.sign(real.detach().float() - boundary).mean()
+
+
+def critic_sign(real: Tensor, fake: Tensor) -> Tensor:
+    """`real_sign` for a Wasserstein critic, whose scores have no fixed origin: each real score
+    against the midpoint of the batch's mean real and mean fake scores."""
+    boundary = (real.detach().mean() + fake.detach().mean()) / 2
+    return real_sign(real, boundary)

@@ -271,7 +271,7 @@ def test_cyclegan_discriminators_see_the_pool_of_the_generators_fakes() -> None:
     assert model._latest == {}
     assert int(model.pool_B.count) == 3  # one more fills the pool of 3; the other may swap
     assert torch.equal(model.pool_B.images[2], latest[0])
-    assert torch.isfinite(out["loss"]) and set(out) == {"loss", "d_a", "d_b"}
+    assert torch.isfinite(out["loss"]) and set(out) == {"loss", "d_a", "d_b", "real_sign"}
 
 
 def test_cyclegan_d_loss_is_halved_least_squares() -> None:

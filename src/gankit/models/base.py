@@ -228,6 +228,16 @@ class GANModel(nn.Module):
             columns += [source, self.translate(source, direction)]
         return preview_rows(columns), len(columns)
 
+    def augmented_inputs(self) -> dict[str, tuple[int, ...] | None]:
+        """The submodules (dotted names) whose image arguments are what the discriminator sees,
+        each with the channel groups of that input, or None for one image. `train.augment`
+        transforms every 4-D tensor argument of their forward calls, in every phase.
+
+        By default `D`. A model whose discriminator input stacks images (pix2pix's condition
+        and output) gives their channel counts, so that colour transforms act on each image and
+        every geometric transform on all of them alike."""
+        return {"D": None}
+
     @property
     def shows_data(self) -> bool:
         """Whether progress pictures come from a fixed batch of data (`preview`) rather than

@@ -247,6 +247,7 @@ class CoGAN(GANModel):
                 "p_real_b": mean_prob(rb),
                 "p_fake_a": mean_prob(fa),
                 "p_fake_b": mean_prob(fb),
+                "real_sign": losses.real_sign(torch.cat([ra, rb])),
             }
         if phase == "G":
             fake = self.G(z)

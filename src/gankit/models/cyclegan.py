@@ -68,6 +68,9 @@ class TwoWayModel(GANModel):
         self.D_A = self.build_discriminator(c_a)
         self.D_B = self.build_discriminator(c_b)
 
+    def augmented_inputs(self) -> dict[str, tuple[int, ...] | None]:
+        return {"D_A": None, "D_B": None}
+
     @classmethod
     def check_data(cls, config: ModelConfig, info: DataInfo) -> None:
         super().check_data(config, info)
@@ -265,9 +268,12 @@ class CycleGAN(TwoWayModel):
                 fakes = {"a": self.G_BA(b), "b": self.G_AB(a)}
         fake_a, fake_b = self.pool_A.query(fakes["a"]), self.pool_B.query(fakes["b"])
         # least_squares_d is ½E[(D(x) − 1)²] + ½E[D(G(z))²]: the paper's halved D objective
-        d_a = losses.least_squares_d(self.D_A(a), self.D_A(fake_a))
-        d_b = losses.least_squares_d(self.D_B(b), self.D_B(fake_b))
-        return {"loss": d_a + d_b, "d_a": d_a, "d_b": d_b}
+        real_a, real_b = self.D_A(a), self.D_B(b)
+        d_a = losses.least_squares_d(real_a, self.D_A(fake_a))
+        d_b = losses.least_squares_d(real_b, self.D_B(fake_b))
+        # least squares with targets 1 (real) and 0 (fake): undecided at ½
+        sign = losses.real_sign(torch.cat([real_a.flatten(), real_b.flatten()]), 0.5)
+        return {"loss": d_a + d_b, "d_a": d_a, "d_b": d_b, "real_sign": sign}
 
 
 # ---------------------------------------------------------------------------- DiscoGAN
@@ -410,6 +416,7 @@ class DiscoGAN(TwoWayModel):
             "d_b": d_b,
             "p_real": mean_prob(torch.cat([real_a, real_b])),
             "p_fake": mean_prob(torch.cat([fake_a_logits, fake_b_logits])),
+            "real_sign": losses.real_sign(torch.cat([real_a, real_b])),
         }
 
     def adversarial(

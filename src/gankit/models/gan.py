@@ -54,7 +54,12 @@ class BCELosses:
     def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         r = self.discriminate(real, y)  # type: ignore[attr-defined]
         f = self.discriminate(fake, y)  # type: ignore[attr-defined]
-        return {"loss": losses.bce_d(r, f), "p_real": mean_prob(r), "p_fake": mean_prob(f)}
+        return {
+            "loss": losses.bce_d(r, f),
+            "p_real": mean_prob(r),
+            "p_fake": mean_prob(f),
+            "real_sign": losses.real_sign(r),
+        }
 
     def g_loss(self, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         f = self.discriminate(fake, y)  # type: ignore[attr-defined]

@@ -193,6 +193,10 @@ class InfoGAN(GANModel):
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.G(z)
 
+    def augmented_inputs(self) -> dict[str, tuple[int, ...] | None]:
+        """The trunk that D and Q share reads the images (Q sees the augmented fakes too)."""
+        return {"trunk": None}
+
     def discriminate(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(D's logits [B], Q's outputs [B, Σcategories + continuous])."""
         h = self.trunk(x)
@@ -240,6 +244,7 @@ class InfoGAN(GANModel):
                 **{k: v.detach() for k, v in info.items()},
                 "p_real": mean_prob(r),
                 "p_fake": mean_prob(f),
+                "real_sign": losses.real_sign(r),
             }
         if phase == "G":
             f, q = self.discriminate(self.G(latent))

@@ -52,6 +52,7 @@ class LSGAN(AdversarialModel):
             "loss": losses.least_squares_d(r, f, a=cfg.a, b=cfg.b),
             "d_real": r.detach().mean(),
             "d_fake": f.detach().mean(),
+            "real_sign": losses.real_sign(r, (cfg.a + cfg.b) / 2),  # midway between the targets
         }
 
     def g_loss(self, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:

@@ -143,6 +143,10 @@ class Pix2Pix(GANModel):
         check_images(x, self.info.shape[0], self.input_multiple, what="pix2pix")
         return self.G(x)
 
+    def augmented_inputs(self) -> dict[str, tuple[int, ...] | None]:
+        """D reads the condition and the (real or generated) target stacked: both move alike."""
+        return {"D": (self.info.shape[0], self.info.shape_b[0])}
+
     def discriminate(self, a: Tensor, b: Tensor) -> Tensor:
         """Patch logits [N, 1, H', W'] of D judging b as the target of a (conditional D)."""
         return self.D(torch.cat([a, b], 1))
@@ -166,6 +170,7 @@ class Pix2Pix(GANModel):
                 "loss": 0.5 * losses.bce_d(real_logits, fake_logits),
                 "p_real": mean_prob(real_logits),
                 "p_fake": mean_prob(fake_logits),
+                "real_sign": losses.real_sign(real_logits),
             }
         if phase == "G":
             fake = self.G(a)

@@ -427,6 +427,7 @@ class ProGAN(GANModel):
             "w_dist": -wasserstein.detach(),
             "gp": gp.detach(),
             "drift": drift.detach(),
+            "real_sign": losses.critic_sign(r, f),
             "level": self.level.float(),  # where the schedule is, for the logs
             "alpha": self.alpha.clone(),
         }

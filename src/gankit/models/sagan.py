@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from gankit.config import NonNegInt, PosInt
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
-from gankit.losses import hinge_d, hinge_g
+from gankit.losses import hinge_d, hinge_g, real_sign
 from gankit.models.base import (
     GANModel,
     ModelConfig,
@@ -191,6 +191,7 @@ class SAGAN(GANModel):
                 "loss": hinge_d(d_real, d_fake),
                 "real": d_real.detach().mean(),
                 "fake": d_fake.detach().mean(),
+                "real_sign": real_sign(d_real),
             }
         if phase == "G":
             return self.g_loss(self.D(self.G(z, y), y))

@@ -308,6 +308,7 @@ class SRGAN(GANModel):
                 "loss": losses.bce_d(real, fake),
                 "p_real": mean_prob(real),
                 "p_fake": mean_prob(fake),
+                "real_sign": losses.real_sign(real),
             }
         if phase == "G":
             return self.g_loss(self.G(lr), hr)

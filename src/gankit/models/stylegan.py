@@ -509,7 +509,11 @@ class StyleGAN(GANModel):
             fake, _ = self._fake(real.shape[0], track_w=True)
         real_logits, fake_logits = self.D(real), self.D(fake)
         loss = losses.bce_d(real_logits, fake_logits)
-        out = {"real": mean_prob(real_logits), "fake": mean_prob(fake_logits)}
+        out = {
+            "real": mean_prob(real_logits),
+            "fake": mean_prob(fake_logits),
+            "real_sign": losses.real_sign(real_logits),
+        }
         if self.config.r1_gamma > 0 and self.config.r1_every == 1:
             penalty = losses.r1_penalty(self.D, real)
             loss = loss + self.config.r1_gamma / 2 * penalty

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from gankit.config import NonNegFloat, NonNegInt, PosFloat, PosInt, UnitFloat
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
+from gankit.losses import real_sign
 from gankit.models.base import (
     GANModel,
     ModelConfig,
@@ -107,7 +108,12 @@ class TextToImageModel(GANModel):
         """D's loss: real image with its caption → real, fake image with it → fake; when
         `matching_aware` (GAN-CLS), also real image with a wrong caption → fake, the two
         negatives at half weight each."""
-        out = {"real": bce(self.D(x, e), 1.0), "fake": bce(self.D(fake, e), 0.0)}
+        real = self.D(x, e)
+        out = {
+            "real": bce(real, 1.0),
+            "fake": bce(self.D(fake, e), 0.0),
+            "real_sign": real_sign(real),
+        }
         if not matching_aware:
             out["loss"] = out["real"] + out["fake"]
             return out

@@ -24,7 +24,11 @@ class WassersteinLosses:
         r = self.discriminate(real, y)  # type: ignore[attr-defined]
         f = self.discriminate(fake, y)  # type: ignore[attr-defined]
         wasserstein = losses.wasserstein_d(r, f)
-        return {"loss": wasserstein, "w_dist": -wasserstein.detach()}  # the critic's W estimate
+        return {
+            "loss": wasserstein,
+            "w_dist": -wasserstein.detach(),  # the critic's W estimate
+            "real_sign": losses.critic_sign(r, f),
+        }
 
     def g_loss(self, fake: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         return {"loss": losses.wasserstein_g(self.discriminate(fake, y))}  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -400,16 +400,18 @@ class EncoderDiscriminator(nn.Module):
         self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)  # 4×4 -> 1×1
 
     def features(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """(logits [N], activations of stages 2.. [N, w_i, R / 2^(i+1), R / 2^(i+1)])."""
+        """(logits [N], activations of stages 2.. [N, w_i, R / 2^(i+1), R / 2^(i+1)]), through
+        `forward`, so that hooks on this module (augmentation) see these calls too."""
+        return self(x, features=True)
+
+    def forward(self, x: Tensor, features: bool = False) -> Any:
         feats = []
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i:
                 feats.append(x)
-        return self.head(x).flatten(), feats
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.features(x)[0]
+        logits = self.head(x).flatten()
+        return (logits, feats) if features else logits
 
 
 # ---------------------------------------------------------------------------- history pool

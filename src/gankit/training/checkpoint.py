@@ -227,3 +227,36 @@ def subdict(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Te
     """The entries under `prefix.`, with the prefix removed."""
     n = len(prefix) + 1
     return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def check_same_parameters(
+    own: dict[str, torch.Tensor], other: dict[str, torch.Tensor], source: str | Path
+) -> None:
+    """Raise GankitError, naming the first parameter (or buffer) that differs, unless the
+    weights `other` (from `source`) fit a model whose state is `own` name for name and shape
+    for shape."""
+    missing = sorted(set(own) - set(other))
+    extra = sorted(set(other) - set(own))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(
+                f"it has no {missing[0]}" + (f" (+{len(missing) - 1} more)" * (len(missing) > 1))
+            )
+        if extra:
+            parts.append(
+                f"it has {extra[0]}, which this model lacks"
+                + (f" (+{len(extra) - 1} more)" * (len(extra) > 1))
+            )
+        raise GankitError(
+            f"the weights of {source} do not fit this model: {'; '.join(parts)} (its model "
+            "settings differ: start from a run with the same model.* settings)"
+        )
+    for key, value in own.items():
+        if other[key].shape != value.shape:
+            there, here = "×".join(map(str, other[key].shape)), "×".join(map(str, value.shape))
+            raise GankitError(
+                f"the weights of {source} do not fit this model: {key} is {there} there but "
+                f"{here} here (a different model.* setting, image channels, resolution or "
+                "number of classes)"
+            )

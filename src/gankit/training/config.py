@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any, Literal
 
+from gankit.augment.diffaugment import parse_policy
 from gankit.config import (
     NonNegInt,
+    PosFloat,
     PosInt,
     Range,
+    UnitFloat,
     check_fields,
     dump_yaml,
     from_dict,
@@ -47,6 +50,17 @@ class TrainConfig:
         progress: show a progress bar.
         channels_last: keep image models and batches in channels-last memory layout on CPU and
             CUDA (faster convolutions: 1.2× on this project's CPU DCGAN; more with CUDA AMP).
+        augment: differentiable augmentation of everything the discriminator sees (image
+            models; see `gankit.augment`): `none`, `diffaugment` (Zhao et al. 2020) or `ada`
+            (Karras et al. 2020).
+        diffaugment: DiffAugment's policy, a comma-separated list of color, translation, cutout.
+        ada_pipe: ADA's transforms: b (pixel blitting), g (geometric), c (colour), or a mix.
+        ada_p: ADA's probability p at the start of a run.
+        ada_target: the r_t that ADA steers toward (0.6); null keeps p at `ada_p`.
+        ada_interval: steps between adjustments of p (4).
+        ada_kimg: thousands of images over which p can move by 1 (500, the paper's).
+        init: a run (or checkpoint) whose weights (G, D and their EMA; not the optimisers')
+            this run starts from; recorded as the checkpoint's path.
     """
 
     steps: PosInt = 10_000
@@ -65,9 +79,18 @@ class TrainConfig:
     tensorboard: bool = False
     progress: bool = True
     channels_last: bool = True
+    augment: Literal["none", "diffaugment", "ada"] = "none"
+    diffaugment: str = "color,translation,cutout"
+    ada_pipe: Literal["b", "g", "c", "bg", "bc", "gc", "bgc"] = "bgc"
+    ada_p: UnitFloat = 0.0
+    ada_target: UnitFloat | None = 0.6
+    ada_interval: PosInt = 4
+    ada_kimg: PosFloat = 500.0
+    init: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
+        parse_policy(self.diffaugment)
         parse_device(self.device)  # its spelling; whether this machine has it, at training
 
 

@@ -126,6 +126,12 @@ def _average(tensors: list[torch.Tensor], info: DistInfo) -> None:
         offset += t.numel()
 
 
+def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> None:
+    """Replace `t` by its sum across ranks (in place)."""
+    if info.enabled:
+        dist.all_reduce(t)
+
+
 def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
     """Average the gradients of `params` across ranks."""
     _average([p.grad for p in params if p.grad is not None], info)

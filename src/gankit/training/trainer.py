@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from gankit.augment import Augmentation
 from gankit.config import dump_yaml
 from gankit.data.base import Batch, DataInfo, build_dataset, spec_kind
 from gankit.data.loader import BatchStream
@@ -25,8 +26,10 @@ from gankit.files import make_dirs, write_text, writing
 from gankit.models.base import GANModel, make_optimizer
 from gankit.training import distributed as dist
 from gankit.training.checkpoint import (
+    check_same_parameters,
     checkpoint_name,
     list_checkpoints,
+    load_checkpoint,
     prune_checkpoints,
     remove_leftovers,
     save_checkpoint,
@@ -151,6 +154,11 @@ class Trainer:
             )
         kind = spec_kind(cfg.data.spec)
         model_cls.check_kind(kind, cfg.data.spec)  # before reading any data
+        if t.augment != "none" and kind == "points":
+            raise GankitError(
+                f"train.augment={t.augment} transforms images, but {cfg.data.spec!r} holds "
+                "points: use train.augment=none"
+            )
         if cfg.data.resolution is not None and kind != "points":  # points have no resolution
             model_cls.check_resolution(cfg.model, cfg.data.resolution)
         seed_everything(t.seed)  # identical initial weights on every rank
@@ -170,8 +178,11 @@ class Trainer:
             if is_out_of_memory(err):
                 raise out_of_memory_error(err, f"building {model_cls.name}") from None
             raise
+        init_ema = None
         if fresh:
             self.model.load_pretrained()
+            if t.init is not None:
+                init_ema = self._initialise_from(t.init)
         self.model.to(self.device)
         self.memory_format = (
             torch.channels_last
@@ -189,6 +200,22 @@ class Trainer:
         self.ema = (
             EMA(self.model, model_cls.ema_targets, t.ema_decay, t.ema_start) if use_ema else None
         )
+        if self.ema is not None and init_ema:  # else the average starts from the loaded G
+            self.ema.load_state_dict(init_ema)
+        self.augment: Augmentation | None = None
+        if t.augment != "none":
+            self.augment = Augmentation(
+                t.augment,
+                policy=t.diffaugment,
+                pipe=t.ada_pipe,
+                p=t.ada_p,
+                target=t.ada_target,
+                interval=t.ada_interval,
+                kimg=t.ada_kimg,
+                batch_size=t.batch_size,
+                device=self.device,
+            )
+            self.augment.install(self.model, self.model.augmented_inputs())
         self._stats_step = -1  # the step whose EMA batch-norm statistics are estimated
         self.stream = BatchStream(
             dataset.to(self.device),
@@ -208,6 +235,27 @@ class Trainer:
             self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
             self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
         self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
+
+    def _initialise_from(self, source: str) -> dict[str, Tensor] | None:
+        """Load another run's weights into the new model (`train.init`); record the checkpoint
+        it came from in the config; return its EMA weights (None when it kept none)."""
+        try:
+            tensors, meta, path = load_checkpoint(source)
+        except GankitError as err:
+            raise GankitError(f"--init: {err}") from None
+        name = self.config.model_name
+        saved = meta["config"]["model"]["name"]
+        if saved != name:
+            raise GankitError(
+                f"--init {source} is a {saved} run: a {name} run can start only from the weights "
+                f"of another {name} run"
+            )
+        check_same_parameters(self.model.state_dict(), subdict(tensors, "model"), source)
+        self.model.load_state_dict(subdict(tensors, "model"))
+        weights = path.with_suffix(".safetensors").resolve()
+        self.config.train = replace(self.config.train, init=str(weights))
+        log.info("starting from the weights of %s (step %d)", weights, meta["step"])
+        return subdict(tensors, "ema") if meta.get("ema") else None
 
     def _make_optimizers(self) -> list[torch.optim.Optimizer]:
         """One optimiser per phase, except phases that step an earlier phase's (`shares`)."""
@@ -413,7 +461,12 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model, step)
         dist.average_buffers(self.model, self.dist)
+        if self.augment is not None:
+            self.augment.adjust(step, self._sum_across_ranks if self.dist.enabled else None)
         return logs
+
+    def _sum_across_ranks(self, t: Tensor) -> None:
+        dist.all_reduce_sum(t, self.dist)
 
     def update(self, index: int) -> dict[str, Tensor]:
         """One update of phase `index` on a fresh batch; returns the phase's losses."""
@@ -425,8 +478,11 @@ class Trainer:
             k: v.contiguous(memory_format=self.memory_format) if v.dim() == 4 else v
             for k, v in self.stream.next().items()
         }
-        with self._autocast():
+        augmenting = self.augment.applied() if self.augment else contextlib.nullcontext()
+        with self._autocast(), augmenting:
             out = self.model.loss(phase.name, batch)
+        if self.augment is not None:
+            self.augment.observe(out)
         opt.zero_grad(set_to_none=True)
         scaler.scale(out["loss"]).backward()
         dist.average_gradients(phase.params, self.dist)
@@ -495,10 +551,15 @@ class Trainer:
             "sec_per_step": seconds / max(steps, 1),
             "samples_per_sec": steps * t.batch_size / max(seconds, 1e-9),
         }
-        return {**means, **timing}
+        augment = self.augment.logs() if self.augment is not None else {}
+        return {**means, **augment, **timing}
 
     def _show(self, bar: tqdm, logs: dict[str, float], logger: RunLogger | None) -> None:
-        shown = {k: f"{v:.3g}" for k, v in logs.items() if k.endswith(("/loss", "w_dist"))}
+        shown = {
+            k.removeprefix("augment/"): f"{v:.3g}"
+            for k, v in logs.items()
+            if k.endswith(("/loss", "w_dist")) or k.startswith("augment/")
+        }
         bar.set_postfix(shown, refresh=False)
         if logger is not None:
             logger.log(self.step, logs)
@@ -575,6 +636,10 @@ class Trainer:
             t, m = split_optimizer_state(opt)
             tensors.update({f"optim.{phase.name}.{k}": v for k, v in t.items()})
             optim_meta[phase.name] = m
+        augment_meta = None
+        if self.augment is not None:
+            augment_tensors, augment_meta = self.augment.state_dict()
+            tensors.update({f"augment.{k}": v for k, v in augment_tensors.items()})
         plain, rng_tensors = capture_rng()
         ranks = dist.gather_objects((plain, rng_tensors), self.dist)
         for r, (_, ts) in enumerate(ranks):
@@ -588,6 +653,7 @@ class Trainer:
             "scalers": [s.state_dict() for s in self.scalers],
             "rng": [p for p, _ in ranks],
             "stream": self.stream.state_dict(),
+            "augment": augment_meta,
             "world_size": self.dist.world_size,
             "elapsed": self.seconds_trained(),  # so that a resumed run's clock continues
             "environment": environment(),
@@ -611,6 +677,8 @@ class Trainer:
             if state:
                 scaler.load_state_dict(state)
         self.stream.load_state_dict(meta["stream"])
+        if self.augment is not None and meta.get("augment"):
+            self.augment.load_state_dict(subdict(tensors, "augment"), meta["augment"])
         self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed", 0.0))
         changes = environment_changes(meta.get("environment", {}))
         if changes:
