@@ -39,10 +39,15 @@ def test_two_processes_end_identical_and_write_one_run(tmp_path: Path) -> None:
     assert not torch.equal(initial["model.G.net.0.weight"], rank0["G.net.0.weight"])
     # only rank 0 wrote, and the run is complete
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "rank0.json",
         "rank0.safetensors",
+        "rank1.json",
         "rank1.safetensors",
         "run",
     ]
+    # ADA's p follows r_t summed over both ranks: the same on each, and in the run's checkpoint
+    ada0, ada1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert ada0 == ada1 and set(ada0) == {"augment/p", "augment/rt"}
     assert (run / "config.yaml").is_file()
     assert [s for s, _ in list_checkpoints(run / "checkpoints")] == [0, 2, 4]
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
@@ -54,6 +59,7 @@ def test_two_processes_end_identical_and_write_one_run(tmp_path: Path) -> None:
     assert steps == [1, 2, 3, 4]
     _, meta, _ = load_checkpoint(run)
     assert meta["world_size"] == 2 and len(meta["rng"]) == 2  # both ranks' RNG states kept
+    assert meta["augment"]["p"] == ada0["augment/p"]
     final = load_file(str(run / "checkpoints/step-000004.safetensors"))
     assert torch.equal(final["model.G.net.0.weight"], rank0["G.net.0.weight"])
 
