@@ -15,6 +15,12 @@ scores for a Wasserstein critic, whose scores have no fixed origin) moves p by
 sign(r_t − target) · (images in the interval) / (ada_kimg · 1000), clamped to [0, 1]: p rises
 while D is overconfident on the reals it has seen. p, the running sums and the last r_t are
 part of the checkpoint, so a resumed run continues with the same p, bit for bit.
+
+The transforms are gankit's own, a few tensor operations each, rather than kornia's: none of
+kornia's augmentations draws what the papers draw (ADA's log-normal scales, its two rotations
+of probability 1 − √(1 − p), its per-transform probabilities composed into one matrix per image;
+DiffAugment's whole-pixel shifts with zeros shifted in and its cutout that may hang off the
+edge), and a dependency that matched only part of them would not earn its weight.
 """
 
 from __future__ import annotations
