@@ -390,3 +390,90 @@ def test_translate_never_writes_two_outputs_to_one_path(
     argv = ["translate", str(cyclegan_run), str(a), str(jpg), str(a), "-o", str(out2)]
     assert main(argv) == 0
     assert sorted(p.name for p in out2.iterdir()) == ["x.jpg.png", "x.png.png"]
+
+
+# ---------------------------------------------------------------- project
+def test_project_writes_latents_strip_and_projections(
+    infogan_run: Path, tmp_path: Path, capsys
+) -> None:
+    from gankit.viz import save_image
+    from gankit.viz.grid import to_uint8
+
+    handle = gankit.load(infogan_run)
+    own = save_image(handle.sample(1, seed=3)[0], tmp_path / "own.png")
+    odd = _png(tmp_path / "odd.png", (20, 24))  # any size: centre-cropped, resized to 16×16
+    out = tmp_path / "proj"
+    argv = ["project", str(infogan_run), str(own), str(odd), "-o", str(out), "--steps", "20"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "own.png: PSNR" in capsys.readouterr().err
+    assert np.load(out / "latents.npy").shape == (2, handle.model.latent_dim)
+    card = json.loads((out / "latents.json").read_text())
+    assert card["space"] == "z" and card["model"] == "infogan" and card["steps"] == 20
+    assert card["images"] == [str(own), str(odd)]  # one row per image, in argument order
+    assert Image.open(out / "strip.png").size == (2 * 66 + 2, 2 * 66 + 2)  # target, projection
+    assert Image.open(out / "projections/odd.png").size == (16, 16)
+    expected = handle.generate(handle.load_latents(out / "latents.npy"))
+    written = np.asarray(Image.open(out / "projections/own.png"))
+    np.testing.assert_array_equal(written, to_uint8(expected[:1])[0, ..., 0])
+
+    walk = tmp_path / "walk.npy"
+    argv = ["interpolate", str(infogan_run), "--latents", str(out / "latents.npy")]
+    assert main([*argv, "--steps", "3", "-o", str(walk)]) == 0
+    path = np.load(walk)
+    assert path.shape == (3, 1, 16, 16)
+    np.testing.assert_allclose(path[[0, -1]], expected.numpy(), atol=1e-6, rtol=0)
+    total = tmp_path / "sum.npy"
+    latents = str(out / "latents.npy")
+    argv = ["arithmetic", str(infogan_run), "--a", latents, "--b", "4,5", "--c", latents]
+    assert main([*argv, "--variations", "2", "-o", str(total)]) == 0
+    figure = np.load(total)
+    assert figure.shape == (4 * 3, 1, 16, 16)  # rows a, b, c, result; 2 + mean per row
+    np.testing.assert_allclose(figure[:2], expected.numpy(), atol=1e-6, rtol=0)
+
+
+def test_project_errors(
+    infogan_run: Path, cgan_run: Path, cyclegan_run: Path, tmp_path: Path, capsys
+) -> None:
+    grey = _png(tmp_path / "grey.png", (16, 16))
+    colour = _png(tmp_path / "colour.png", (16, 16), "RGB")
+    proj = tmp_path / "proj"
+    argv = ["project", str(infogan_run), str(grey), "-o", str(proj), "--steps", "2"]
+    assert main([*argv, "--no-progress"]) == 0
+    capsys.readouterr()
+    latents = str(proj / "latents.npy")
+    narrow = tmp_path / "narrow.npy"
+    np.save(narrow, np.zeros((2, 3), np.float32))
+    out = str(tmp_path / "out")
+    cases = [
+        (
+            ["project", str(infogan_run), str(colour), "-o", out],
+            "colour.png is a colour image (3 channels) and this run draws grey images (1 channel)",
+        ),
+        (["project", str(cyclegan_run), str(grey), "-o", out], "no latent space to project into"),
+        (["project", str(infogan_run), str(grey), "-o", out, "--space", "w+"], "no w+ space"),
+        (["project", str(cgan_run), str(grey), "-o", out], "class-conditional: give the class"),
+        (["project", str(infogan_run), "nope.png", "-o", out], "no such image file"),
+        (["project", str(infogan_run), str(grey), "-o", str(grey)], "is a file"),
+        (["interpolate", str(infogan_run), "--latents", str(narrow), "-o", "w.png"], "are 3"),
+        (["interpolate", str(infogan_run), "--latents", latents, "-o", "w.png"], "two seeds"),
+        (["interpolate", str(cgan_run), "--latents", latents, "-o", "w.png"], "model infogan"),
+        (
+            ["interpolate", str(infogan_run), "--latents", latents, "--seeds", "1,2", "-o", "w"],
+            "not both",
+        ),
+        (
+            ["arithmetic", str(cgan_run), "--a", latents, "--b", "1", "--c", "2", "-o", "s.png"],
+            "latents of model infogan",
+        ),
+        (
+            ["arithmetic", str(cgan_run), "--a", "x.npy", "--b", "1", "--c", "2", "-o", "s.png"],
+            "no such latents file",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    assert not Path(out).exists()  # nothing written
+    argv = ["project", str(infogan_run), str(colour), "-o", out, "--convert", "--steps", "2"]
+    assert main([*argv, "--no-progress"]) == 0  # its luminance

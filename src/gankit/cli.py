@@ -9,10 +9,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gankit.errors import GankitError, RunStopped
 from gankit.files import make_dirs, output_path
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 log = logging.getLogger("gankit")
 
@@ -54,6 +57,13 @@ def _seed_list(text: str) -> list[int]:
     if not parts:
         raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}")
     return [_seed(p) for p in parts]
+
+
+def _seeds_or_latents(text: str) -> list[int] | Path:
+    """`3,7,11` -> seeds; `me/latents.npy` -> the path of a latents file."""
+    if text.lower().endswith(".npy"):
+        return Path(text).expanduser()
+    return _seed_list(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("interpolate", help="walk the latent space between seeds")
     p.add_argument("run", help="run directory or checkpoint")
-    p.add_argument("--seeds", type=_seed_list, default=[0, 1], help="seeds to pass (default 0,1)")
+    p.add_argument("--seeds", type=_seed_list, help="seeds to pass (default 0,1)")
+    p.add_argument(
+        "--latents",
+        nargs="+",
+        metavar="FILE",
+        help="walk through the rows of latents files (gankit project's latents.npy) instead",
+    )
     p.add_argument("--steps", type=_int_at_least(2), default=8, help="samples per leg (default 8)")
     p.add_argument("--slerp", action="store_true", help="spherical instead of linear")
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
@@ -141,7 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("arithmetic", help="latent vector arithmetic: mean(a) - mean(b) + mean(c)")
     p.add_argument("run", help="run directory or checkpoint")
     for group in ("a", "b", "c"):
-        p.add_argument(f"--{group}", type=_seed_list, required=True, metavar="SEEDS")
+        p.add_argument(
+            f"--{group}",
+            type=_seeds_or_latents,
+            required=True,
+            metavar="SEEDS|FILE.npy",
+            help="seeds, or a latents file (gankit project's latents.npy)",
+        )
     p.add_argument("--variations", type=_seed, default=8, help="noisy copies of the result")
     p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
     p.add_argument("-o", "--output", required=True, help=".png figure or .npy")
@@ -179,6 +201,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--tile", type=_int_at_least(64), help="translate large images in tiles of this size"
     )
     p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+
+    p = sub.add_parser(
+        "project",
+        help="find the latents whose samples best match your images",
+        description="Project images into a run's latent space (the StyleGAN2 projector's "
+        "recipe). Writes OUT/latents.npy (one row per image), OUT/latents.json (what the array "
+        "is), OUT/strip.png (rows: target, projection) and OUT/projections/NAME.png.",
+    )
+    p.add_argument("run", help="run directory or checkpoint (a model that samples images)")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files, any size")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output directory")
+    p.add_argument("--steps", type=_positive, default=1000, help="optimiser steps (1000)")
+    p.add_argument(
+        "--space", choices=["z", "w", "w+"], help="latent space (default: w for stylegan, else z)"
+    )
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--class", dest="label", type=_seed, help="conditional models: the class")
+    p.add_argument(
+        "--features",
+        choices=["auto", "classifier", "vgg", "none"],
+        default="auto",
+        help="feature distance beside pixel MSE: the shipped classifier of the run's data, "
+        "VGG19 (--vgg, else fixed random weights), none, or auto (default)",
+    )
+    p.add_argument("--vgg", metavar="PATH", help="local VGG19 weights (vgg19-dcad8c8d.pth)")
+    p.add_argument(
+        "--convert",
+        action="store_true",
+        help="a grey model: use the luminance of colour images instead of refusing them",
+    )
+    p.add_argument("--no-ema", action="store_true", help="use the raw (not averaged) generator")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("eval", help="measure a trained run")
     p.add_argument("run", help="run directory or checkpoint")
@@ -383,16 +437,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     import gankit
+    from gankit.projection import Latents
     from gankit.viz import save_samples
 
+    if args.latents and (args.seeds or args.text):
+        raise GankitError("walk through --latents or --seeds (or --text), not both")
     handle = gankit.load(args.run, ema=not args.no_ema)
-    if args.text or handle.text_conditioned:
+    seeds = args.seeds or [0, 1]
+    if args.latents:
+        latents = Latents.concat([handle.load_latents(f) for f in args.latents])
+        samples = handle.interpolate(
+            latents, args.steps, spherical=args.slerp, label=args.label, truncation=args.truncation
+        )
+    elif args.text or handle.text_conditioned:
         samples = handle.interpolate_text(
-            args.text or [], args.steps, seed=args.seeds[0], spherical=args.slerp
+            args.text or [], args.steps, seed=seeds[0], spherical=args.slerp
         )
     else:
         samples = handle.interpolate(
-            args.seeds,
+            seeds,
             args.steps,
             spherical=args.slerp,
             label=args.label,
@@ -408,9 +471,10 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     from gankit.viz import save_samples
 
     handle = gankit.load(args.run, ema=not args.no_ema)
-    images, nrow = handle.arithmetic(
-        args.a, args.b, args.c, variations=args.variations, label=args.label
+    a, b, c = (
+        handle.load_latents(g) if isinstance(g, Path) else g for g in (args.a, args.b, args.c)
     )
+    images, nrow = handle.arithmetic(a, b, c, variations=args.variations, label=args.label)
     path = save_samples(images, args.output, handle.info, nrow=nrow)
     log.info("wrote mean(a) - mean(b) + mean(c) to %s", path)
     return 0
@@ -526,6 +590,82 @@ def translation_targets(inputs: list[Path], out: Path) -> list[Path]:
     return [out / p.relative_to(common).with_name(f"{p.name}.png") for p in resolved]
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    import torch
+
+    import gankit
+    from gankit.projection import check_projectable
+    from gankit.viz import save_grid, save_image
+
+    out = Path(args.output).expanduser()
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"-o names a directory for the results; {out} is a file")
+    inputs = _unique_inputs(args.inputs)
+    targets = translation_targets(inputs, out / "projections")
+    clash = {t.resolve() for t in targets} & {p.resolve() for p in inputs}
+    if clash:
+        raise GankitError(f"the output would overwrite the input {sorted(clash)[0]}")
+    handle = gankit.load(args.run, ema=not args.no_ema)
+    check_projectable(handle.model, args.space)  # before reading any image
+    images = torch.cat([_project_input(p, handle.info.shape, args.convert) for p in inputs])
+    result = handle.project(
+        images,
+        steps=args.steps,
+        space=args.space,
+        seed=args.seed,
+        label=args.label,
+        features=args.features,
+        vgg_weights=args.vgg,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    make_dirs(targets[0].parent)
+    result.latents.save(
+        out / "latents.npy",
+        images=[str(p) for p in inputs],
+        steps=args.steps,
+        seed=args.seed,
+        features=result.features,
+        mse=result.losses["mse"].tolist(),
+        psnr=result.losses["psnr"].tolist(),
+    )
+    pairs = torch.stack([result.targets, result.images], 1).flatten(0, 1)
+    save_grid(pairs, out / "strip.png", nrow=2)
+    for image, target in zip(result.images, targets):
+        save_image(image, target)
+    for path, before, after in zip(inputs, result.losses["psnr_start"], result.losses["psnr"]):
+        log.info("%s: PSNR %.1f dB at the start, %.1f dB projected", path.name, before, after)
+    space = result.latents.space
+    log.info("wrote %d %s latent(s) and their projections to %s", len(inputs), space, out)
+    return 0
+
+
+def _project_input(path: Path, shape: tuple[int, ...], convert: bool) -> Tensor:
+    """One image file for `project`: [1, C, R, R] in [-1, 1], cropped to its centre square and
+    resized to the model's side as training data is (`fit_image`). A colour image for a grey
+    model is refused unless `convert` (its luminance); a grey one for an RGB model is R = G = B."""
+    import numpy as np
+    import torch
+
+    from gankit.data.folder import fit_image
+    from gankit.data.images import read_8bit
+
+    channels, side = shape[0], shape[-1]
+    if channels not in (1, 3):
+        raise GankitError(f"this run draws {channels}-channel images: project reads 1 or 3")
+    if not path.is_file():
+        raise GankitError(f"no such image file: {path}" + (" (a folder)" if path.is_dir() else ""))
+    img = read_8bit(path, 3, shrink_to=side)  # upright RGB, grey as R = G = B
+    rgb = np.asarray(img)
+    colour = not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    if channels == 1 and colour and not convert:
+        raise GankitError(
+            f"{path} is a colour image (3 channels) and this run draws grey images (1 channel): "
+            "give grey images, or --convert to use its luminance"
+        )
+    array = fit_image(img, side, channels)  # [C, R, R] uint8; RGB -> L is the luminance
+    return torch.from_numpy(array.copy()).float().div(127.5).sub(1.0)[None]
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import gankit
     from gankit.metrics import evaluate
@@ -587,6 +727,7 @@ COMMANDS = {
     "mix": cmd_mix,
     "grow-schedule": cmd_grow_schedule,
     "translate": cmd_translate,
+    "project": cmd_project,
     "eval": cmd_eval,
     "fid": cmd_fid,
     "data": cmd_data,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -13,6 +15,9 @@ from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.training.checkpoint import load_checkpoint, subdict
 from gankit.training.config import RunConfig
+
+if TYPE_CHECKING:
+    from gankit.projection import FeatureChoice, Latents, ProjectionResult, ProjectSettings, Space
 
 
 class Generator:
@@ -93,32 +98,44 @@ class Generator:
     @torch.no_grad()
     def generate(
         self,
-        latents: Tensor,
+        latents: Tensor | Latents,
         labels: Tensor | int | None = None,
         *,
         batch_size: int = 500,
         truncation: float | None = None,
     ) -> Tensor:
-        """Samples of given latents [N, latent_dim] (and labels, for a conditional model; drawn
-        uniformly at random if not given), as a CPU float tensor. `truncation` is ψ for models
-        that truncate in w (StyleGAN); for the others it is applied when drawing z."""
-        if latents.dim() != 2 or latents.shape[1] != self.model.latent_dim:
-            raise GankitError(
-                f"expected latents [N, {self.model.latent_dim}], got {tuple(latents.shape)}"
-            )
-        y = self._labels(labels, len(latents))
+        """Samples of given latents (and labels, for a conditional model; drawn uniformly at
+        random if not given), as a CPU float tensor.
+
+        Args:
+            latents: z [N, latent_dim], or `Latents` in any space (z, w, w+), such as
+                `project` returns or `load_latents` reads; their own labels are used when
+                `labels` is not given.
+            truncation: ψ for models that truncate in w (StyleGAN; for w and w+ latents too);
+                for the others it is applied when drawing z, so it does nothing here.
+        """
+        from gankit.projection import Latents, check_latents, draw
+
+        if isinstance(latents, Latents):
+            check_latents(self.model, latents)
+            if labels is None:
+                labels = latents.labels
+            values, space = latents.values, latents.space
+        else:
+            values, space = latents, "z"
+            if latents.dim() != 2 or latents.shape[1] != self.model.latent_dim:
+                raise GankitError(
+                    f"expected latents [N, {self.model.latent_dim}], got {tuple(latents.shape)}"
+                )
+        y = self._labels(labels, len(values))
         if y is None and self.model.conditional:
-            y = self.model.sample_labels(len(latents))
-        z = latents.to(self.model.device)
+            y = self.model.sample_labels(len(values))
         out = []
-        for start in range(0, len(z), batch_size):
-            part = None if y is None else y[start : start + batch_size].to(z.device)
-            chunk = z[start : start + batch_size]
-            if self.model.truncation_space == "w" and truncation is not None:
-                x = self.model.generate(chunk, part, truncation=truncation)  # type: ignore[call-arg]
-            else:
-                x = self.model.generate(chunk, part)
-            out.append(x.float().cpu())
+        for start in range(0, len(values), batch_size):
+            part = None if y is None else y[start : start + batch_size]
+            chunk = Latents(values[start : start + batch_size], space, part)
+            w = truncation if self.model.truncation_space == "w" else None
+            out.append(draw(self.model, chunk, truncation=w).float().cpu())
         return torch.cat(out)
 
     @torch.no_grad()
@@ -240,22 +257,33 @@ class Generator:
     @torch.no_grad()
     def interpolate(
         self,
-        seeds: list[int],
+        seeds: list[int] | Latents,
         steps: int = 8,
         *,
         spherical: bool = False,
         label: int | None = None,
         truncation: float | None = None,
     ) -> Tensor:
-        """Samples along the path through the latents of `seeds` (≥ 2), `steps` per segment with
-        both ends included: [(len(seeds) − 1) · (steps − 1) + 1, ...]. A conditional model keeps
-        one class along the path (`label`, else the first seed's own draw)."""
+        """Samples along the path through the latents of `seeds` (≥ 2), or through the rows of
+        `Latents` (≥ 2, in their own space: projected images, say), `steps` per segment with
+        both ends included: [(K − 1) · (steps − 1) + 1, ...]. A conditional model keeps one
+        class along the path (`label`, else the first seed's own draw, or the first row's
+        label)."""
         from gankit.latent import interpolate_path
+        from gankit.projection import Latents, check_latents
 
         if len(seeds) < 2:
-            raise GankitError("interpolation needs at least two seeds")
+            raise GankitError("interpolation needs at least two seeds (or rows of latents)")
         if steps < 2:
             raise GankitError(f"interpolation needs at least 2 steps, got {steps}")
+        if isinstance(seeds, Latents):
+            check_latents(self.model, seeds)
+            flat = seeds.values.flatten(1)  # w+ walks every layer's w at once
+            path = interpolate_path(flat, steps, spherical).view(-1, *seeds.values.shape[1:])
+            if label is None and seeds.labels is not None:
+                label = int(seeds.labels[0])
+            walk = Latents(path, seeds.space, None, seeds.meta, seeds.source)
+            return self.generate(walk, self._one_label(label), truncation=truncation)
         z = interpolate_path(self.latents(seeds, truncation=truncation), steps, spherical)
         if label is None and self.model.conditional:
             gen = torch.Generator().manual_seed(seeds[0])
@@ -265,46 +293,195 @@ class Generator:
             label = int(drawn.item())
         return self.generate(z, label if label is None else int(label), truncation=truncation)
 
+    def _one_label(self, label: int | None) -> int | None:
+        """`label` for a conditional model (0 when none is known), None for the others."""
+        if not self.model.conditional:
+            return label  # the handle's clear error if one is given
+        return 0 if label is None else int(label)
+
     @torch.no_grad()
     def arithmetic(
         self,
-        a: list[int],
-        b: list[int],
-        c: list[int],
+        a: list[int] | Latents,
+        b: list[int] | Latents,
+        c: list[int] | Latents,
         *,
         variations: int = 8,
         noise: float = 0.25,
         seed: int = 0,
         label: int | None = None,
     ) -> tuple[Tensor, int]:
-        """Latent vector arithmetic as in DCGAN's paper: the mean latent of each group of seeds,
-        then mean(a) − mean(b) + mean(c), shown with `variations` copies perturbed by uniform
-        noise of ±`noise`. Returns (images, nrow): one row per group (its seeds' samples, then
-        the sample of the group's mean), and a last row of the result and its variations."""
+        """Latent vector arithmetic as in DCGAN's paper: the mean latent of each group, then
+        mean(a) − mean(b) + mean(c), shown with `variations` copies perturbed by uniform noise
+        of ±`noise`. A group is a list of seeds or `Latents` (projected images, say); groups in
+        different spaces meet in the widest (StyleGAN: seeds are mapped to w, w to w+).
+        Returns (images, nrow): one row per group (its samples, then the sample of the group's
+        mean), and a last row of the result and its variations."""
         from gankit.latent import vector_arithmetic
+        from gankit.projection import Latents
 
         if self.info.kind != "image":
             raise GankitError("latent arithmetic shows images; this model generates points")
-        if label is None and self.model.conditional:
-            label = 0  # one class throughout, so that only the latents differ
         groups = [a, b, c]
-        if any(not g for g in groups):
-            raise GankitError("each of --a, --b and --c needs at least one seed")
-        means, result = vector_arithmetic(*(self.latents(g) for g in groups))
+        if any(not len(g) for g in groups):
+            raise GankitError("each of --a, --b and --c needs at least one seed or latent")
+        if label is None:
+            label = next((_first_label(g) for g in groups if _first_label(g) is not None), None)
+        label = self._one_label(label)  # one class throughout: only the latents differ
+        space, values = self._common_space(groups)
+        means, result = vector_arithmetic(*values)
         gen = torch.Generator().manual_seed(seed)
-        jitter = (torch.rand(variations, result.shape[0], generator=gen) * 2 - 1) * noise
+        shape = result.shape
+        jitter = (torch.rand(variations, *shape, generator=gen) * 2 - 1) * noise
         width = max(max(len(g) for g in groups) + 1, variations + 1)
-        rows = []
-        for group, mean in zip(groups, means):
-            row = torch.cat([self.latents(group), mean[None]])
-            rows.append((row, width - len(row)))
+        rows = [(torch.cat([v, m[None]]), width - len(v) - 1) for v, m in zip(values, means)]
         rows.append((torch.cat([result[None], result[None] + jitter]), width - variations - 1))
         cells = []
         blank = torch.ones(self.info.shape)  # a white cell
         for latents, pad in rows:
-            images = self.generate(latents, label)
+            images = self.generate(Latents(latents, space), label)
             cells.append(torch.cat([images, blank.expand(pad, *blank.shape)]))
         return torch.cat(cells), width
+
+    def _common_space(self, groups: list[list[int] | Latents]) -> tuple[Space, list[Tensor]]:
+        """The groups' latents in one space: the widest any group is in (z < w < w+)."""
+        from gankit.projection import SPACES, Latents, check_latents
+
+        for g in groups:
+            if isinstance(g, Latents):
+                check_latents(self.model, g)
+        spaces = [g.space if isinstance(g, Latents) else "z" for g in groups]
+        space = max(spaces, key=SPACES.index)
+        values = []
+        for g in groups:
+            v = g.values if isinstance(g, Latents) else self.latents(g)
+            src = g.space if isinstance(g, Latents) else "z"
+            styled: Any = self.model  # only StyleGAN has w (check_latents made sure)
+            if src == "z" and space != "z":
+                v = styled.G.mapping(v.to(styled.device))
+            if src != "w+" and space == "w+":
+                v = v[:, None].expand(-1, styled.num_ws, -1)
+            values.append(v.float().cpu())
+        return space, values
+
+    def project(
+        self,
+        images: Tensor,
+        *,
+        steps: int = 1000,
+        space: Space | None = None,
+        seed: int = 0,
+        label: Tensor | int | None = None,
+        features: FeatureChoice = "auto",
+        vgg_weights: str | Path | None = None,
+        progress: bool = False,
+        settings: ProjectSettings | None = None,
+    ) -> ProjectionResult:
+        """Project images into the latent space: the latents whose samples best match them,
+        by the StyleGAN2 projector's recipe (see `gankit.projection` for the loss and what
+        differs from the paper's). Deterministic under `seed`; images of a batch get
+        independent latents.
+
+        Args:
+            images: [N, C, H, W] (or one [C, H, W]) in [−1, 1], gankit's convention (what
+                `gankit.data.folder.read_image` reads). Other sizes are centre-cropped to a
+                square and resized (bilinear, antialiased) to the model's resolution. C must
+                be the model's channels; grey images (C = 1) are accepted by an RGB model
+                (repeated to R = G = B, which loses nothing), colour images by a grey model
+                are not (convert them first).
+            steps: optimiser steps (1,000).
+            space: "z", or for StyleGAN "w" (the default there: one w for every layer) or
+                "w+" (one w per layer).
+            label: the class of the images for a conditional model (one for all, or [N]).
+            features, vgg_weights: the feature distance beside pixel MSE (`auto`,
+                `classifier`, `vgg`, `none`) and a local VGG19 weights file for `vgg`.
+            settings: every other setting of the optimisation (`ProjectSettings`).
+
+        Returns:
+            A `ProjectionResult`: the latents (`.latents`, which `generate`, `interpolate` and
+            `arithmetic` take), the projections, the targets and per-image losses.
+        """
+        from gankit.projection import ProjectSettings, check_projectable, project
+
+        base = settings or ProjectSettings()
+        s = replace(
+            base, steps=steps, space=space, seed=seed, features=features, vgg_weights=vgg_weights
+        )
+        check_projectable(self.model, s.space)
+        x = self.prepare_images(images)
+        y = self._labels(label, len(x))
+        if y is None and self.model.conditional:
+            raise GankitError(
+                f"this {self.config.model_name} is class-conditional: give the class of the "
+                f"images (label=K, or --class K; 0..{self.num_classes - 1})"
+            )
+        result = project(self.model, x, y, s, progress=progress)
+        result.latents.meta.update(self._provenance())
+        return result
+
+    def prepare_images(self, images: Tensor) -> Tensor:
+        """Images for `project`, checked and at the model's shape (see `project`)."""
+        from gankit.data.base import resize_images
+
+        x = images[None] if images.dim() == 3 else images
+        if x.dim() != 4:
+            raise GankitError(f"expected images [N, C, H, W], got {tuple(images.shape)}")
+        if not len(x):
+            raise GankitError("no images to project")
+        channels, side = self.info.shape[0], self.info.shape[-1]
+        if x.shape[1] == 1 and channels == 3:
+            x = x.expand(-1, 3, -1, -1)  # grey as R = G = B: nothing lost
+        if x.shape[1] != channels:
+            kind = {1: "grey", 3: "RGB"}.get(channels, f"{channels}-channel")
+            raise GankitError(
+                f"the images have {x.shape[1]} channels, this {self.config.model_name} draws "
+                f"{channels} ({kind}): give {kind} images"
+                + (" (e.g. their luminance)" if channels == 1 and x.shape[1] == 3 else "")
+            )
+        x = x.float()
+        if not torch.isfinite(x).all() or x.min() < -1.001 or x.max() > 1.001:
+            raise GankitError(
+                "images must hold values in [-1, 1] (gankit's convention: 2·pixel/255 − 1), got "
+                f"values in [{float(x.nan_to_num().min()):.3g}, {float(x.nan_to_num().max()):.3g}]"
+            )
+        h, w = x.shape[-2:]
+        if h != w:  # the centre square, as training data is cropped
+            m = min(h, w)
+            top, left = (h - m) // 2, (w - m) // 2
+            x = x[..., top : top + m, left : left + m]
+        return resize_images(x.clamp(-1, 1), side)
+
+    def load_latents(self, path: str | Path) -> Latents:
+        """Latents written by `gankit project` (`latents.npy` and its `latents.json`), or a
+        plain [N, latent_dim] array read as z, checked against this run's model: latents of
+        another kind of model, another space or another width are a GankitError. Latents
+        projected with another run of the same model are used with a warning."""
+        import logging
+
+        from gankit.projection import Latents, check_latents
+
+        latents = Latents.load(path)
+        check_latents(self.model, latents)
+        origin = latents.meta.get("run")
+        if origin and Path(origin).resolve() != self.run_dir.resolve():
+            logging.getLogger("gankit").warning(
+                "%s was projected with %s, not this run (%s): each latent means what it meant "
+                "there",
+                path,
+                origin,
+                self.run_dir,
+            )
+        return latents
+
+    def _provenance(self) -> dict[str, object]:
+        """Where latents come from, for their sidecar."""
+        return {
+            "model": self.config.model_name,
+            "run": str(self.run_dir.resolve()),
+            "checkpoint": str(self.path.resolve()),
+            "step": self.step,
+            "ema": self.uses_ema,
+        }
 
     @torch.no_grad()
     def vary_code(
@@ -386,6 +563,15 @@ class Generator:
         if images.dim() == 3:
             return one(images[None])[0]
         return one(images)
+
+
+def _first_label(group: object) -> int | None:
+    """The first label of projected latents (None for seeds or unlabelled latents)."""
+    from gankit.projection import Latents
+
+    if isinstance(group, Latents) and group.labels is not None and len(group.labels):
+        return int(group.labels[0])
+    return None
 
 
 def load(run: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> Generator:
