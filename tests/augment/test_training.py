@@ -68,20 +68,26 @@ def test_every_phase_sees_augmented_inputs_and_g_gets_gradients(name: str, setti
         assert reported, f"{name} reports no real_sign"
 
 
+def _rigged(trainer: Trainer, sign: float) -> Trainer:
+    """`trainer` whose D reports r_t's term as `sign` at every update (1: always sure of the
+    real images; 0: undecided)."""
+    loss = trainer.model.loss
+
+    def rigged(phase, batch):  # type: ignore[no-untyped-def]
+        out = loss(phase, batch)
+        if phase == "D":
+            out["real_sign"] = torch.tensor(sign)
+        return out
+
+    trainer.model.loss = rigged  # type: ignore[method-assign]
+    return trainer
+
+
 def test_ada_p_rises_when_d_always_wins(tmp_path) -> None:
     """A rigged D that is sure of every real image (r_t = 1): p climbs from 0 at the paper's
     speed, and the logs carry p and r_t."""
     cfg = tiny_config("dcgan", steps=8, augment="ada", ada_interval=2, ada_kimg=0.2, log_every=2)
-    trainer = Trainer(cfg, run_dir=tmp_path / "run")
-    loss = trainer.model.loss
-
-    def always_sure(phase, batch):  # type: ignore[no-untyped-def]
-        out = loss(phase, batch)
-        if phase == "D":
-            out["real_sign"] = torch.tensor(1.0)
-        return out
-
-    trainer.model.loss = always_sure  # type: ignore[method-assign]
+    trainer = _rigged(Trainer(cfg, run_dir=tmp_path / "run"), 1.0)
     trainer.fit()
     lines = [json.loads(x) for x in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
     ps = [line["augment/p"] for line in lines]
@@ -94,16 +100,7 @@ def test_ada_p_rises_when_d_always_wins(tmp_path) -> None:
 
 def test_ada_p_falls_when_d_is_undecided() -> None:
     cfg = tiny_config("dcgan", steps=4, augment="ada", ada_p=0.5, ada_interval=1, ada_kimg=0.16)
-    trainer = Trainer(cfg, write=False)
-    loss = trainer.model.loss
-
-    def unsure(phase, batch):  # type: ignore[no-untyped-def]
-        out = loss(phase, batch)
-        if phase == "D":
-            out["real_sign"] = torch.tensor(0.0)
-        return out
-
-    trainer.model.loss = unsure  # type: ignore[method-assign]
+    trainer = _rigged(Trainer(cfg, write=False), 0.0)
     trainer.fit()
     assert trainer.augment is not None and trainer.augment.p == pytest.approx(0.5 - 4 * 0.1)
 
