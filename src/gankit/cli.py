@@ -335,6 +335,7 @@ def _train_epilog() -> str:
             "  train.keep_checkpoints=N  newest checkpoints kept (0: all)",
             "  train.log_every=N         steps between lines of metrics.jsonl",
             "  train.ema=true            keep an EMA of G's weights",
+            "  train.augment=ada         small data: augment all D sees (none, diffaugment, ada)",
             "  data.holdout=F            keep a share F of your own data out, for gankit eval",
             "  data.attribute=NAME       celeba: label the images by one of its 40 attributes",
             "  model.KEY=VALUE           any field of the model's config (see its docstring)",
