@@ -1,6 +1,7 @@
-"""What augmentation costs a training step: DCGAN and StyleGAN2 at 32×32 on the CPU, steps of
-no augmentation, DiffAugment and ADA (p = 0.5, fixed, so every transform runs on about half the
-images) interleaved in one process, one thread; medians and ratios to no augmentation.
+"""What augmentation costs a training step: DCGAN and StyleGAN2 at 32×32 on the CPU (the
+networks of benchmarks/small_data.py), steps of no augmentation, DiffAugment and ADA (p = 0.5,
+fixed, so every transform runs on about half the images) interleaved in one process, one
+thread; medians and ratios to no augmentation.
 
     python benchmarks/augment_overhead.py   # writes benchmarks/results/augment-overhead.md
 """
@@ -16,6 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import small_data
 from common import RESULTS, machine
 
 from gankit.training.config import resolve_run_config
@@ -26,21 +28,8 @@ SETTINGS = {
     "diffaugment": {"augment": "diffaugment"},
     "ada (p 0.5)": {"augment": "ada", "ada_p": 0.5, "ada_target": None},
 }
-MODELS = {
-    "DCGAN": ("dcgan", 64, ["model.g_channels=32", "model.d_channels=32"]),
-    "StyleGAN2": (
-        "stylegan",
-        32,
-        [
-            "model.version=2",
-            "model.z_dim=64",
-            "model.w_dim=64",
-            "model.mapping_layers=4",
-            "model.channel_base=256",
-            "model.channel_max=64",
-        ],
-    ),
-}
+# the networks, batch sizes and settings of the small-data benchmark's runs
+MODELS = {m.label: m for m in small_data.models(0, 0).values()}
 ROUNDS, STEPS = 15, 3
 
 
@@ -62,8 +51,9 @@ def main() -> None:
         "| model | batch | " + " | ".join(SETTINGS) + " |",
         "| --- | ---: | " + " | ".join("---:" for _ in SETTINGS) + " |",
     ]
-    for label, (model, batch, sets) in MODELS.items():
-        trainers = {k: trainer(model, batch, sets, v) for k, v in SETTINGS.items()}
+    for label, m in MODELS.items():
+        batch = m.batch
+        trainers = {k: trainer(m.name, batch, list(m.sets), v) for k, v in SETTINGS.items()}
         times: dict[str, list[float]] = {k: [] for k in SETTINGS}
         for t in trainers.values():  # warm-up
             t.train_step(0)
