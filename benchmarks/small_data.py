@@ -419,13 +419,8 @@ def plot_curves(results: dict, opts: argparse.Namespace, refs: dict) -> None:
                 ax.axhline(
                     refs[data]["fid_real"], color="grey", ls=":", label="real train vs held-out"
                 )
-            ax.set_title(f"{data}, {opts.model_table[key].label}", fontsize=9)
             ax.set_yscale("log")
-            ax.set_xlabel("step", fontsize=8)
-            ax.set_ylabel("FID (classifier features)", fontsize=8)
-            ax.tick_params(labelsize=7)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7)
+            _label(ax, f"{data}, {opts.model_table[key].label}", "FID (classifier features)")
     fig.tight_layout()
     fig.savefig(opts.figures / "fid-curves.png")
 
@@ -438,15 +433,20 @@ def plot_curves(results: dict, opts: argparse.Namespace, refs: dict) -> None:
             if r.get("p"):
                 steps, ps = [row["step"] for row in r["p"]], [row["p"] for row in r["p"]]
                 ax.plot(steps, ps, marker="." if len(ps) < 30 else None, label=data)
-        ax.set_title(f"ADA's p, {opts.model_table[key].label}", fontsize=9)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel("p", fontsize=8)
-        ax.tick_params(labelsize=7)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+        _label(ax, f"ADA's p, {opts.model_table[key].label}", "p")
     fig.tight_layout()
     fig.savefig(opts.figures / "ada-p.png")
+
+
+def _label(ax: Any, title: str, ylabel: str) -> None:
+    """Title, axis labels against the step, small ticks, and a legend where lines have one."""
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def save_real_grids(opts: argparse.Namespace) -> None:

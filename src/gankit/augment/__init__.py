@@ -160,7 +160,8 @@ class Augmentation:
         """After (0-based) step `step`: at the end of each interval, r_t and the new p.
 
         Args:
-            reduce: sums a tensor across processes in place (torchrun); None on one process.
+            reduce: sums a tensor across processes in place (torchrun; a no-op on one
+                process); None: this process alone.
         """
         if not self.adaptive or (step + 1) % self.interval:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -462,11 +463,8 @@ class Trainer:
             self.ema.update(self.model, step)
         dist.average_buffers(self.model, self.dist)
         if self.augment is not None:
-            self.augment.adjust(step, self._sum_across_ranks if self.dist.enabled else None)
+            self.augment.adjust(step, functools.partial(dist.all_reduce_sum, info=self.dist))
         return logs
-
-    def _sum_across_ranks(self, t: Tensor) -> None:
-        dist.all_reduce_sum(t, self.dist)
 
     def update(self, index: int) -> dict[str, Tensor]:
         """One update of phase `index` on a fresh batch; returns the phase's losses."""
