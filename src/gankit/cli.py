@@ -15,7 +15,7 @@ from gankit.errors import GankitError, RunStopped
 from gankit.files import make_dirs, output_path
 
 if TYPE_CHECKING:
-    from torch import Tensor
+    pass
 
 log = logging.getLogger("gankit")
 
@@ -36,6 +36,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 _positive, _seed = _int_at_least(1), _int_at_least(0)
+
+
+def _port(text: str) -> int:
+    value = _int_at_least(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1..65535: {value}")
+    return value
 
 
 def _nonnegative_float(text: str) -> float:
@@ -258,6 +265,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON to stdout")
     _feature_options(p)
+
+    p = sub.add_parser(
+        "serve",
+        help="a web page to watch runs train and explore trained models (gankit[ui])",
+        description="Serve a web page for the runs under RUNS_DIR: a sortable table of runs "
+        "(refreshing while they train), and for each run its curves, its samples at every saved "
+        "step, its eval results and the controls its model takes (seed, truncation, class, "
+        "latent walks, style mixing, codes, translation, captions, growth). Needs the ui "
+        "extra: pip install 'gankit[ui]'. Binds to 127.0.0.1 unless --host says otherwise; "
+        "the page reads only runs under RUNS_DIR.",
+    )
+    p.add_argument("runs_dir", nargs="?", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=7860, help="port (default 7860)")
+    p.add_argument("--device", default="cpu", help="where models draw: cpu (default), cuda, ...")
 
     p = sub.add_parser("data", help="standard datasets: fetch them (only when asked)")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -595,7 +617,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     import torch
 
     import gankit
-    from gankit.projection import check_projectable
+    from gankit.projection import check_projectable, read_target
     from gankit.viz import save_grid, save_image
 
     out = Path(args.output).expanduser()
@@ -608,7 +630,7 @@ def cmd_project(args: argparse.Namespace) -> int:
         raise GankitError(f"the output would overwrite the input {sorted(clash)[0]}")
     handle = gankit.load(args.run, ema=not args.no_ema)
     check_projectable(handle.model, args.space)  # before reading any image
-    images = torch.cat([_project_input(p, handle.info.shape, args.convert) for p in inputs])
+    images = torch.cat([read_target(p, handle.info.shape, convert=args.convert) for p in inputs])
     result = handle.project(
         images,
         steps=args.steps,
@@ -640,33 +662,6 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
-def _project_input(path: Path, shape: tuple[int, ...], convert: bool) -> Tensor:
-    """One image file for `project`: [1, C, R, R] in [-1, 1], cropped to its centre square and
-    resized to the model's side as training data is (`fit_image`). A colour image for a grey
-    model is refused unless `convert` (its luminance); a grey one for an RGB model is R = G = B."""
-    import numpy as np
-    import torch
-
-    from gankit.data.folder import fit_image
-    from gankit.data.images import read_8bit
-
-    channels, side = shape[0], shape[-1]
-    if channels not in (1, 3):
-        raise GankitError(f"this run draws {channels}-channel images: project reads 1 or 3")
-    if not path.is_file():
-        raise GankitError(f"no such image file: {path}" + (" (a folder)" if path.is_dir() else ""))
-    img = read_8bit(path, 3, shrink_to=side)  # upright RGB, grey as R = G = B
-    rgb = np.asarray(img)
-    colour = not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
-    if channels == 1 and colour and not convert:
-        raise GankitError(
-            f"{path} is a colour image (3 channels) and this run draws grey images (1 channel): "
-            "give grey images, or --convert to use its luminance"
-        )
-    array = fit_image(img, side, channels)  # [C, R, R] uint8; RGB -> L is the luminance
-    return torch.from_numpy(array.copy()).float().div(127.5).sub(1.0)[None]
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     import gankit
     from gankit.metrics import evaluate
@@ -675,7 +670,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     results = evaluate(handle, names, n=args.n, seed=args.seed, **_feature_args(args))
     _print_results(results, args.json)
+    _keep_eval(handle, results, names, args)
     return 0
+
+
+def _keep_eval(
+    handle: Any, results: dict[str, Any], names: list[str] | None, args: argparse.Namespace
+) -> None:
+    """Keep the result in the run's eval.jsonl, where `gankit serve` shows it; a run that cannot
+    be written to (read-only, say) only loses that record, with a warning."""
+    from gankit.errors import WriteError
+    from gankit.runs import record_eval
+    from gankit.training.rundir import is_run
+
+    if not is_run(handle.run_dir):
+        return  # a checkpoint file outside a run: nowhere to keep it
+    record = {
+        "checkpoint": handle.path.name,
+        "metrics": names,
+        "seed": args.seed,
+        "results": results,
+    }
+    try:
+        record_eval(handle.run_dir, record)
+    except WriteError as err:
+        log.warning("the result was not kept in the run: %s", err)
 
 
 def _feature_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -712,6 +731,25 @@ def cmd_fid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gankit.ui import require_gradio
+
+    root = Path(args.runs_dir).expanduser()
+    if not root.is_dir():
+        raise GankitError(
+            f"no such folder: {root} (give the folder your runs are in; train one with "
+            "gankit train MODEL --data SPEC)"
+        )
+    require_gradio()
+    from gankit.ui import serve
+
+    log.info(
+        "serving the runs under %s on http://%s:%d/ (Ctrl-C stops)", root, args.host, args.port
+    )
+    serve(root, host=args.host, port=args.port, device=args.device, quiet=True)
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from gankit.data.fetch import fetch
 
@@ -731,6 +769,7 @@ COMMANDS = {
     "project": cmd_project,
     "eval": cmd_eval,
     "fid": cmd_fid,
+    "serve": cmd_serve,
     "data": cmd_data,
 }
 

@@ -228,6 +228,23 @@ class Generator:
         return e.expand(n, -1) if len(texts) == 1 else e
 
     @torch.no_grad()
+    def sample_stages(
+        self, n: int, *, seed: int | None = None, text: str | Sequence[str] | None = None
+    ) -> list[Tensor]:
+        """StackGAN: the images of every stage for `sample(n, seed=seed, text=text)`'s draws,
+        [Stage-I] or [Stage-I, Stage-II] (the last is what `sample` returns)."""
+        from gankit.models.text2image import StackGAN
+
+        if not isinstance(self.model, StackGAN):
+            raise GankitError(f"{self.config.model_name} draws in one stage (stackgan has two)")
+        if n < 1:
+            raise GankitError(f"the number of samples must be positive, got {n}")
+        gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        z = self.model.sample_latent(n, generator=gen)
+        e = self.caption_embeddings(text, n).to(self.model.device)
+        return [x.float().cpu() for x in self.model.generate_stages(z, e)]
+
+    @torch.no_grad()
     def interpolate_text(
         self, texts: Sequence[str], steps: int = 8, *, seed: int = 0, spherical: bool = False
     ) -> Tensor:

@@ -600,6 +600,36 @@ class ProjectionResult:
     features: str
 
 
+def read_target(path: str | Path, shape: Sequence[int], *, convert: bool = False) -> Tensor:
+    """One image file to project: [1, C, R, R] in [-1, 1] for a model drawing `shape` (C, R,
+    R), cropped to its centre square and resized to R as training data is (`fit_image`). A
+    colour image for a grey model is refused unless `convert` (its luminance is used); a grey
+    one for an RGB model is read as R = G = B.
+
+    Raises:
+        GankitError: a missing file, a folder, an unreadable or too large image.
+    """
+    from gankit.data.folder import fit_image
+    from gankit.data.images import read_8bit
+
+    path = Path(path)
+    channels, side = shape[0], shape[-1]
+    if channels not in (1, 3):
+        raise GankitError(f"this run draws {channels}-channel images: project reads 1 or 3")
+    if not path.is_file():
+        raise GankitError(f"no such image file: {path}" + (" (a folder)" if path.is_dir() else ""))
+    img = read_8bit(path, 3, shrink_to=side)  # upright RGB, grey as R = G = B
+    rgb = np.asarray(img)
+    colour = not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    if channels == 1 and colour and not convert:
+        raise GankitError(
+            f"{path} is a colour image (3 channels) and this run draws grey images (1 channel): "
+            "give grey images, or --convert to use its luminance"
+        )
+    array = fit_image(img, side, channels)  # [C, R, R] uint8; RGB -> L is the luminance
+    return torch.from_numpy(array.copy()).float().div(127.5).sub(1.0)[None]
+
+
 def check_projectable(model: GANModel, space: Space | None) -> Space:
     """The space to project into for `model` (None: its default), or a GankitError saying why
     the model has no latent to project into."""

@@ -1,0 +1,86 @@
+"""The browser suite: the page of `gankit serve` in a real headless Chromium, driven by
+Playwright (the system browser: Debian's `chromium`; Playwright downloads nothing).
+
+Run it after the main suite: `python -m pytest -q tests_browser` (see the README's Development
+section). It fails, never skips, when it cannot find the browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import _train
+
+# flags for a sandboxed machine without a display or network (Chromium otherwise keeps trying
+# to reach Google's services)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """The system Chromium: $GANKIT_CHROMIUM, else chromium or chromium-browser on PATH."""
+    for candidate in (os.environ.get("GANKIT_CHROMIUM"), "chromium", "chromium-browser"):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    pytest.fail(
+        "no Chromium found for the browser tests: install it (Debian: apt-get install chromium) "
+        "or set GANKIT_CHROMIUM to its path",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("browser-runs")
+    for name in ("dcgan", "cgan"):
+        _train(name, root / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(runs_root: Path) -> Iterator[str]:
+    from gankit.ui import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo, explorer, url = serve(runs_root, port=port, block=False, quiet=True)
+    yield url.rstrip("/")
+    demo.close()
+    explorer.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda err: errors.append(str(err)))
+    yield pg
+    context.close()
+    assert not errors, f"the page raised: {errors}"
