@@ -25,6 +25,9 @@ RUNS = {
     "srgan": "srgan",
     "progan": "progan",
     "stackgan": "stackgan",
+    "cogan": "cogan",
+    "pix2pix": "pix2pix",
+    "discogan": "discogan",
 }
 
 

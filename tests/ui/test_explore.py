@@ -142,6 +142,9 @@ def test_eval_results_are_kept_by_gankit_eval_and_shown(
         ("stackgan", {"text": True, "stages": 0, "project": False}),
         ("stackgan-2", {"text": True, "stages": 2}),
         ("progan", {"growth": True}),
+        ("cogan", {"kind": "unpaired", "walk": True, "project": False}),
+        ("pix2pix", {"directions": ["AtoB"], "samples": False}),
+        ("discogan", {"directions": ["AtoB", "BtoA"], "super_resolution": 0}),
     ],
 )
 def test_each_model_gets_the_sections_that_fit_it(ex: Explorer, name: str, expected: dict) -> None:
@@ -190,6 +193,13 @@ def test_every_section_draws(ex: Explorer, tmp_path: Path) -> None:
     assert shown[2][0].shape[:2] == shown[1][0].shape[:2]
     stages = ex.text("stackgan-2", "a green triangle", n=2, seed=1)
     assert [c for _, c in stages] == ["Stage-I", "Stage-II"]
+    strip, gif = ex.walk("cogan", seeds="1, 2", steps=3)  # pairs: side by side
+    assert strip.ndim == 3 and Path(gif).read_bytes()[:3] == b"GIF"
+    assert ex.generate("cogan", n=2).ndim == 3
+    colour = str(write_image(tmp_path / "c.png", (16, 16), "RGB"))
+    for name, direction in (("pix2pix", "AtoB"), ("discogan", "BtoA")):
+        shown = ex.translate(name, colour if name == "pix2pix" else uploads[0], direction)
+        assert [c for _, c in shown] == ["input", f"{name} {direction}"]
     rows, grids = ex.growth("progan")
     assert [r[0] for r in rows][:2] == ["4×4", "8×8"] and rows[0][-1] == "yes"
     assert [c.split(" ")[0] for _, c in grids] == ["4×4", "8×8"]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file  # the dev set-up installs gankit[ui]
@@ -170,6 +171,14 @@ def test_bad_input_is_one_clear_message(client: Client, tmp_path: Path) -> None:
         client.predict("cyclegan", None, "AtoB", api_name="/translate")
     with pytest.raises(AppError, match="at least 2"):
         client.predict("dcgan", "4", 4, False, None, 10, "", 0, "random", api_name="/walk")
+    # over the 20 MB limit: gradio_client will not send it, and the server refuses it (413)
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + bytes(21 * 2**20))
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
+        client.predict("cyclegan", handle_file(str(big)), "AtoB", api_name="/translate")
+    upload = f"{client.src.rstrip('/')}/gradio_api/upload"
+    refused = httpx.post(upload, files={"files": ("big.png", big.read_bytes(), "image/png")})
+    assert refused.status_code == 413
     # the server is still there
     assert client.predict("dcgan", 0, 1, 0, "random", api_name="/generate")
 

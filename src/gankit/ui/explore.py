@@ -334,7 +334,9 @@ class Explorer:
                 label=label,
                 truncation=truncation,
             )
-        gif = save_gif(frames, self._file(".gif"))
+        # CoGAN draws a pair per latent [T, 2, C, H, W]: the GIF shows each pair side by side
+        movie = torch.cat(frames.unbind(1), dim=-1) if frames.dim() == 5 else frames
+        gif = save_gif(movie, self._file(".gif"))
         return to_picture(frames, nrow=steps), str(gif)
 
     def project(self, name: str, uploads: list[str], *, steps: Any = 200, label: Any = None) -> Any:
