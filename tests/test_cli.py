@@ -477,3 +477,17 @@ def test_project_errors(
     assert not Path(out).exists()  # nothing written
     argv = ["project", str(infogan_run), str(colour), "-o", out, "--convert", "--steps", "2"]
     assert main([*argv, "--no-progress"]) == 0  # its luminance
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`gankit list | head -1`: the reader leaves early; no traceback, the pipe's status."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gankit", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the listing is written (importing torch takes a second)
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) in (0, 141) and "Traceback" not in err, err
