@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.ui.conftest import _train
 
 # flags for a sandboxed machine without a display or network (Chromium otherwise keeps trying

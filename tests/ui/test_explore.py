@@ -106,6 +106,8 @@ def test_curves_group_losses_and_d_outputs(ex: Explorer) -> None:
     assert {"D/loss", "G/loss"} <= losses
     assert {"D/p_real", "D/p_fake"} <= outputs
     assert [r["step"] for r in groups["losses"] if r["series"] == "D/loss"] == [1, 2, 3, 4]
+    progan = ex.curves("progan")
+    assert {r["series"] for r in progan["other"]} >= {"D/alpha"}  # the fade-in, not a loss
 
 
 def test_the_step_slider_shows_the_nearest_saved_grid(ex: Explorer) -> None:

@@ -51,6 +51,7 @@ CACHE_MODELS = 4  # loaded runs kept in memory
 # metrics.jsonl keys that are bookkeeping, not curves
 _NOT_CURVES = {"step", "epoch", "time", "sec_per_step", "samples_per_sec"}
 _OUTPUT_WORDS = ("p_real", "p_fake", "real", "fake", "score")
+_SCHEDULE_WORDS = {"alpha", "level", "resolution", "lr"}  # ProGAN's fade-in, ...: not losses
 
 
 @dataclass
@@ -222,7 +223,7 @@ class Explorer:
                 if not math.isfinite(value):
                     continue
                 phase, _, term = key.rpartition("/")
-                if key.startswith("augment/") or not phase:
+                if key.startswith("augment/") or not phase or term in _SCHEDULE_WORDS:
                     group = "other"
                 elif "loss" not in term and any(w in term for w in _OUTPUT_WORDS):
                     group = "outputs"
