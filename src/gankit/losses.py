@@ -132,7 +132,8 @@ def path_lengths(images: Tensor, ws: Tensor) -> Tensor:
     official code does."""
     noise = torch.randn_like(images) / (images.shape[2] * images.shape[3]) ** 0.5
     (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)  # [N, L, D]
-    return grad.square().sum(2).mean(1).sqrt()
+    # the norm in fp32 under autocast (bf16/fp16 gradients): the running mean it updates is fp32
+    return grad.float().square().sum(2).mean(1).sqrt()
 
 
 def real_sign(real: Tensor, boundary: Tensor | float = 0.0) -> Tensor:

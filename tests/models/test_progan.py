@@ -179,3 +179,20 @@ def test_a_run_too_short_to_finish_growing_is_told_so() -> None:
         assert note and "before 16×16 is stable; 9 steps or more reach it" in note
     assert ProGAN.schedule_note(config, info, 9, 16) is None
     assert ProGAN.schedule_note(ProGANConfig(phase_images=0), info, 1, 16) is None
+
+
+def test_a_fade_in_trains_under_bf16_autocast() -> None:
+    """Found by benchmarks/gpu_check.py on an H200: under CUDA's autocast the upsampled old
+    branch stays fp32 while the new one is bf16 or fp16, and `lerp` refused the pair. CPU
+    autocast gives both branches one dtype, so the mix itself is checked on `fade`."""
+    from gankit.models.progan import fade
+
+    old, new = torch.ones(2, 1, 4, 4), torch.zeros(2, 1, 4, 4, dtype=torch.bfloat16)
+    with pytest.raises(RuntimeError):
+        torch.lerp(old, new, 0.25)  # what the fade-in did
+    mixed = fade(old, new, 0.25)
+    assert mixed.dtype == torch.bfloat16 and torch.all(mixed == 0.75)
+    config = tiny_config("progan", _FADE, steps=6, precision="bf16")
+    result = Trainer(config, write=False).fit()
+    assert result.model.state[0] == 1  # reached the 8×8 level, through its fade-in
+    assert all(torch.isfinite(torch.tensor(v)) for v in result.logs.values())

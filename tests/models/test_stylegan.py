@@ -175,6 +175,19 @@ def test_version2_trains_one_step_with_every_phase() -> None:
     assert all(torch.isfinite(torch.tensor(v)) for v in result.logs.values())
 
 
+def test_version2_trains_under_bf16_autocast_path_length_included() -> None:
+    """The path-length phase under autocast: bf16 gradients, an fp32 running mean (it failed
+    with a dtype error before the norm was taken in fp32)."""
+    config = _tiny(version=2)
+    config.train.precision = "bf16"
+    trainer = Trainer(config, write=False)
+    result = trainer.fit()
+    assert "PL/loss" in result.logs and all(
+        torch.isfinite(torch.tensor(v)) for v in result.logs.values()
+    )
+    assert trainer.model.pl_mean.dtype == torch.float32
+
+
 def test_path_length_phase() -> None:
     model = _model(2)
     phases = {p.name: p for p in model.phases()}

@@ -118,6 +118,13 @@ class GrowPhase:
     last_step: int
 
 
+def fade(old: Tensor, new: Tensor, alpha: float) -> Tensor:
+    """The fade-in (1 − α)·old + α·new. Under autocast the two branches can come out in
+    different dtypes (a convolution's bf16/fp16 beside an upsampled fp32 map), which `lerp`
+    refuses: the old branch takes the new one's dtype."""
+    return torch.lerp(old.to(new.dtype), new, alpha)
+
+
 def grow_schedule(
     config: ProGANConfig, resolution: int, batch_size: int, steps: int
 ) -> list[GrowPhase]:
@@ -220,7 +227,7 @@ class ProGANGenerator(nn.Module):
         if alpha >= 1.0:
             return new
         old = F.interpolate(self.to_rgb[level - 1](x), scale_factor=2, mode="nearest")
-        return torch.lerp(old, new, alpha)
+        return fade(old, new, alpha)
 
 
 class _DownBlock(nn.Module):
@@ -280,7 +287,7 @@ class ProGANDiscriminator(nn.Module):
             h = self.blocks[level](h)  # [N, w', R/2, R/2]
             if alpha < 1.0:
                 old = _act(self.from_rgb[level - 1](F.avg_pool2d(x, 2)))
-                h = torch.lerp(old, h, alpha)
+                h = fade(old, h, alpha)
             for lv in range(level - 1, 0, -1):
                 h = self.blocks[lv](h)
         return self.blocks[0](h)
@@ -365,7 +372,7 @@ class ProGAN(GANModel):
             x = F.avg_pool2d(x, factor)  # [N, C, r, r]
         if alpha < 1.0 and level > 0:
             low = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
-            x = torch.lerp(low, x, alpha)
+            x = fade(low, x, alpha)
         return x
 
     # ------------------------------------------------------------------ sampling
