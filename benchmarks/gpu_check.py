@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))  # tests.conftest: the suite's datasets and tiny w
 sys.path.insert(0, str(ROOT / "src"))  # runs from a source tree too (the GPU machine's copy)
 
 import torch  # noqa: E402
-from tests.conftest import TINY, Tiny  # noqa: E402
+from tests.conftest import TINY, Tiny, tiny_config  # noqa: E402
 
 import gankit  # noqa: E402
 from gankit.models import MODELS  # noqa: E402
@@ -68,29 +68,9 @@ def model_config(
 ) -> RunConfig:
     """The suite's dataset, resolution and batch for `name` (its tiny widths with `tiny`)."""
     t: Tiny = TINY[name]
-    sets = list(t.sets) if tiny else [s for s in t.sets if not _is_width(s)]
-    flags: dict[str, dict[str, Any]] = {
-        "train": {
-            "steps": steps,
-            "batch_size": t.batch_size,
-            "progress": False,
-            "log_every": 1,
-            "sample_every": 0,
-            "checkpoint_every": 0,
-            "samples": 8,
-            "precision": precision,
-            "device": device,
-            **train,
-        },
-        "data": {},
-    }
-    if t.resolution:
-        flags["data"]["resolution"] = t.resolution
-    if t.data in ("ring8", "grid25"):
-        flags["data"]["size"] = 2048
-    if t.data == "shapes":
-        flags["data"]["size"] = 200
-    return resolve_run_config(name, t.data, flags=flags, sets=sets)
+    sets = t.sets if tiny else tuple(s for s in t.sets if not _is_width(s))
+    shape = Tiny(t.data, sets, t.resolution, t.batch_size)
+    return tiny_config(name, shape, steps=steps, precision=precision, device=device, **train)
 
 
 def _is_width(setting: str) -> bool:

@@ -28,6 +28,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests_browser.conftest import CHROMIUM_ARGS  # noqa: E402  (the browser suite's flags)
+
 RUNS = ROOT / "benchmarks" / "runs" / "ui"
 OUT = ROOT / "benchmarks" / "results" / "ui"
 PAGE = ROOT / "benchmarks" / "results" / "ui.md"
@@ -46,16 +49,6 @@ TRAIN = {
     "stackgan2-shapes": "stackgan --data shapes --steps 200 --resolution 64 --set model.stage=2 "
     "--set model.stage1={runs}/stackgan-shapes",
 }
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 WAIT_MS = 120_000
 
 
@@ -164,67 +157,39 @@ def main() -> None:
     write_page(first_image, clicks)
 
 
+# page type -> (run, the buttons to click and the output each fills, an upload for #source)
+PAGES: dict[str, tuple[str, list[tuple[str, str]], str | None]] = {
+    "dcgan": ("dcgan-digits", [("#generate", "#generated"), ("#walk", "#walk-strip")], None),
+    "gan-ring8": ("gan-ring8", [("#generate", "#generated")], None),
+    "cgan": ("cgan-digits", [("#generate", "#generated")], None),
+    "stylegan": ("stylegan-digits", [("#mix", "#mixed")], None),
+    "infogan": ("infogan-digits", [("#codes", "#coded")], None),
+    "cyclegan": ("cyclegan-digits2glyphs", [("#translate", "#translated")], "digit"),
+    "srgan": ("srgan-photos-sr4", [("#translate", "#translated")], "photo"),
+    "stackgan": ("stackgan2-shapes", [("#text", "#texted")], None),
+    "progan": ("progan-digits", [("", "#grown")], None),  # filled when the run opens
+}
+
+
 def shots(page, url: str, runs: Path) -> None:  # type: ignore[no-untyped-def]
     page.goto(url)
     page.locator("#runs-gallery img").first.wait_for(timeout=WAIT_MS)
     shoot(page, "runs")
-
-    open_run(page, url, "dcgan-digits")
-    page.locator("#generate").click()
-    new_image(page, "#generated", None)
-    page.locator("#walk").click()
-    new_image(page, "#walk-strip", None)
-    shoot(page, "dcgan")
-
-    open_run(page, url, "gan-ring8")
-    page.locator("#generate").click()
-    new_image(page, "#generated", None)
-    shoot(page, "gan-ring8")
-
-    open_run(page, url, "cgan-digits")
-    page.locator("#generate").click()
-    new_image(page, "#generated", None)
-    shoot(page, "cgan")
-
-    open_run(page, url, "stylegan-digits")
-    page.locator("#mix").click()
-    new_image(page, "#mixed", None)
-    shoot(page, "stylegan")
-
-    open_run(page, url, "infogan-digits")
-    page.locator("#codes").click()
-    new_image(page, "#coded", None)
-    shoot(page, "infogan")
-
-    digit = runs / "cyclegan-digits2glyphs" / "input-digit.png"
-    _digit_image(digit)
-    open_run(page, url, "cyclegan-digits2glyphs")
-    page.locator("#source input[type=file]").set_input_files(str(digit))
-    page.wait_for_timeout(1000)
-    page.locator("#translate").click()
-    new_image(page, "#translated", None)
-    shoot(page, "cyclegan")
-
-    crop = runs / "srgan-photos-sr4" / "input-photo.png"
-    _photo_crop(crop)
-    open_run(page, url, "srgan-photos-sr4")
-    page.locator("#source input[type=file]").set_input_files(str(crop))
-    page.wait_for_timeout(1000)
-    page.locator("#translate").click()
-    new_image(page, "#translated", None)
-    shoot(page, "srgan")
-
-    open_run(page, url, "stackgan2-shapes")
-    page.locator("#text").click()
-    new_image(page, "#texted", None)
-    shoot(page, "stackgan")
-
-    open_run(page, url, "progan-digits")
-    new_image(page, "#grown", None)
-    shoot(page, "progan")
+    uploads = {"digit": _digit_image(runs / "input-digit.png")}
+    uploads["photo"] = _photo_crop(runs / "input-photo.png")
+    for name, (run, clicks, upload) in PAGES.items():
+        open_run(page, url, run)
+        if upload:
+            page.locator("#source input[type=file]").set_input_files(str(uploads[upload]))
+            page.wait_for_timeout(1000)
+        for button, output in clicks:
+            if button:
+                page.locator(button).click()
+            new_image(page, output, None)
+        shoot(page, name)
 
 
-def _digit_image(path: Path) -> None:
+def _digit_image(path: Path) -> Path:
     """A held-out handwritten digit (scikit-learn's last image), 8×8 enlarged to 32×32."""
     import numpy as np
     from PIL import Image
@@ -232,14 +197,16 @@ def _digit_image(path: Path) -> None:
 
     digit = load_digits().images[-1] / 16.0 * 255
     Image.fromarray(digit.astype(np.uint8)).resize((32, 32), Image.BICUBIC).save(path)
+    return path
 
 
-def _photo_crop(path: Path) -> None:
+def _photo_crop(path: Path) -> Path:
     """A 32×32 crop of scikit-image's astronaut photograph (the SRGAN input)."""
     from PIL import Image
     from skimage import data
 
     Image.fromarray(data.astronaut()[60:124, 180:244]).resize((32, 32), Image.BICUBIC).save(path)
+    return path
 
 
 def write_page(first_image: float, clicks: list[float]) -> None:

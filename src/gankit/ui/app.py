@@ -342,13 +342,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                         plot_other = gr.Plot(label="augmentation and other", elem_id="plot-other")
                     step_slider = gr.Slider(label="saved step", elem_id="step-slider")
                     step_caption = gr.Markdown()
-                    step_image = gr.Image(
-                        label="fixed-latent samples",
-                        format="png",
-                        interactive=False,
-                        elem_id="step-image",
-                        elem_classes=["gk-grid"],
-                    )
+                    step_image = _picture_output("step-image", "fixed-latent samples")
                     eval_table = gr.Dataframe(label="gankit eval results", interactive=False)
 
                 with gr.Column(visible=False) as sec_generate:
@@ -361,13 +355,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                             ["random"], value="random", label="class", allow_custom_value=True
                         )
                     go = gr.Button("Generate", variant="primary", elem_id="generate")
-                    generated = gr.Image(
-                        label="samples",
-                        format="png",
-                        interactive=False,
-                        elem_id="generated",
-                        elem_classes=["gk-grid"],
-                    )
+                    generated = _picture_output("generated", "samples")
 
                 with gr.Column(visible=False) as sec_walk:
                     gr.Markdown("## Latent walk")
@@ -396,13 +384,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                     )
                     walk_go = gr.Button("Walk", variant="primary", elem_id="walk")
                     with gr.Row():
-                        walk_strip = gr.Image(
-                            elem_id="walk-strip",
-                            label="strip",
-                            format="png",
-                            interactive=False,
-                            elem_classes=["gk-grid"],
-                        )
+                        walk_strip = _picture_output("walk-strip", "strip")
                         walk_gif = gr.Image(
                             elem_id="walk-gif",
                             label="animation",
@@ -420,13 +402,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                         )
                         mix_psi = gr.Slider(0, 1.5, value=1, step=0.05, label="ψ")
                     mix_go = gr.Button("Mix", variant="primary", elem_id="mix")
-                    mixed = gr.Image(
-                        elem_id="mixed",
-                        label="style mixing",
-                        format="png",
-                        interactive=False,
-                        elem_classes=["gk-grid"],
-                    )
+                    mixed = _picture_output("mixed", "style mixing")
 
                 with gr.Column(visible=False) as sec_codes:
                     gr.Markdown("## Latent codes")
@@ -437,13 +413,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                         gr.Slider(-2, 2, value=0, step=0.1, visible=False) for _ in range(MAX_CODES)
                     ]
                     codes_go = gr.Button("Draw", variant="primary", elem_id="codes")
-                    coded = gr.Image(
-                        elem_id="coded",
-                        label="samples",
-                        format="png",
-                        interactive=False,
-                        elem_classes=["gk-grid"],
-                    )
+                    coded = _picture_output("coded", "samples")
 
                 with gr.Column(visible=False) as sec_translate:
                     gr.Markdown("## Translate an image")
@@ -459,14 +429,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                             label="direction (BtoA: the two-way models)",
                         )
                     translate_go = gr.Button("Translate", variant="primary", elem_id="translate")
-                    translated = gr.Gallery(
-                        elem_id="translated",
-                        label="translation",
-                        format="png",
-                        columns=3,
-                        height="auto",
-                        elem_classes=["gk-grid"],
-                    )
+                    translated = _gallery_output("translated", "translation", 3)
 
                 with gr.Column(visible=False) as sec_text:
                     gr.Markdown("## Text to image")
@@ -475,14 +438,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                         text_count = gr.Slider(1, MAX_SAMPLES, value=8, step=1, label="samples")
                         text_seed = gr.Number(value=0, precision=0, label="seed")
                     text_go = gr.Button("Draw", variant="primary", elem_id="text")
-                    texted = gr.Gallery(
-                        elem_id="texted",
-                        label="samples",
-                        format="png",
-                        columns=2,
-                        height="auto",
-                        elem_classes=["gk-grid"],
-                    )
+                    texted = _gallery_output("texted", "samples", 2)
 
                 with gr.Column(visible=False) as sec_growth:
                     gr.Markdown("## Growth")
@@ -490,14 +446,7 @@ def build_app(explorer: Explorer) -> gr.Blocks:
                         headers=["resolution", "phase", "steps", "images", "reached"],
                         interactive=False,
                     )
-                    grown = gr.Gallery(
-                        elem_id="grown",
-                        label="samples at each resolution reached",
-                        format="png",
-                        columns=4,
-                        height="auto",
-                        elem_classes=["gk-grid"],
-                    )
+                    grown = _gallery_output("grown", "samples at each resolution reached", 4)
 
         run_outputs = [
             info, plot_losses, plot_outputs, plot_other, step_slider, step_image, step_caption,
@@ -666,6 +615,25 @@ def serve(
             demo.close()
             explorer.close()
     return demo, explorer, url
+
+
+def _picture_output(elem_id: str, label: str) -> gr.Image:
+    """An image the page draws into: PNG (exact pixels), enlarged without smoothing."""
+    return gr.Image(
+        elem_id=elem_id, label=label, format="png", interactive=False, elem_classes=["gk-grid"]
+    )
+
+
+def _gallery_output(elem_id: str, label: str, columns: int) -> gr.Gallery:
+    """Captioned pictures the page draws into, as `_picture_output`."""
+    return gr.Gallery(
+        elem_id=elem_id,
+        label=label,
+        format="png",
+        columns=columns,
+        height="auto",
+        elem_classes=["gk-grid"],
+    )
 
 
 def _figure(rows: list[dict[str, Any]], title: str) -> Any:
