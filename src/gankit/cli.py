@@ -9,13 +9,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gankit.errors import GankitError, RunStopped
 from gankit.files import make_dirs, output_path
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("gankit")
 

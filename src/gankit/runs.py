@@ -13,10 +13,9 @@ accepts only paths that stay inside the root, so a server built on it never read
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -25,7 +24,7 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.files import writing
 from gankit.training.checkpoint import list_checkpoints
-from gankit.training.rundir import LOCK, MARKER, is_run
+from gankit.training.rundir import MARKER, is_run, is_training
 
 EVAL_LOG = "eval.jsonl"
 METRICS_LOG = "metrics.jsonl"
@@ -126,11 +125,8 @@ def summarize(path: Path, name: str | None = None) -> RunSummary:
     from gankit.config import load_yaml
 
     config: dict[str, Any] = {}
-    try:
-        loaded = load_yaml(path / "config.yaml")
-        config = loaded if isinstance(loaded, dict) else {}
-    except (GankitError, OSError):
-        pass
+    with contextlib.suppress(GankitError):  # unreadable or not YAML: shown as "?"
+        config = load_yaml(path / "config.yaml")
     model = str(config.get("model", {}).get("name", "?"))
     data = str(config.get("data", {}).get("spec", "?"))
     steps = int(config.get("train", {}).get("steps", 0) or 0)
@@ -219,24 +215,3 @@ def record_eval(run_dir: Path, record: dict[str, Any]) -> Path:
     with writing(path), open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
     return path
-
-
-def is_training(path: Path) -> bool:
-    """Whether a live process on this machine trains the run now: its lock file names a
-    process that exists (the file is emptied when training ends; a killed trainer's pid is
-    gone). The lock itself is not touched, so asking never gets in a trainer's way."""
-    try:
-        holder = json.loads((Path(path) / LOCK).read_text() or "{}")
-    except (OSError, ValueError):
-        return False
-    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
-        return False
-    if holder.get("host") not in (None, socket.gethostname()):
-        return False  # another machine's process: cannot be checked from here
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

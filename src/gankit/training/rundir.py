@@ -95,6 +95,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def is_training(path: Path) -> bool:
+    """Whether a live process on this machine trains the run in `path` now: its lock file
+    names a process that exists (the file is emptied when training ends; a killed trainer's pid
+    is gone). Only the file is read, never the `flock`, so asking never gets in a trainer's way.
+    A holder on another host (a shared disk) cannot be checked from here: False."""
+    try:
+        holder = json.loads((path / LOCK).read_text() or "{}")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return False
+    return holder.get("host") in (None, socket.gethostname()) and _alive(holder["pid"])
+
+
 class RunLock:
     """An exclusive lock on run directory `path` (created if needed), held until `release`.
 
