@@ -188,23 +188,33 @@ class Generator:
                 f"{self.config.model_name} translates images rather than sampling them: "
                 "use translate (gankit translate RUN INPUT... -o OUT)"
             )
-        if n < 1:
-            raise GankitError(f"the number of samples must be positive, got {n}")
-        gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = self.model.sample_latent(n, generator=gen, truncation=self._z_truncation(truncation))
-        w: float | None = truncation  # ψ, for models that truncate in w
-        if self.text_conditioned or text is not None:
-            y: Tensor | None = self.caption_embeddings(text, n)
-            w = None
-        else:
-            y = self._labels(labels, n)
-            if y is None:
-                y = self.model.sample_labels(n, generator=gen)
+        z, y, w = self._draws(n, seed, labels, truncation, text)
         for start in range(0, n, batch_size):
             part = None if y is None else y[start : start + batch_size]
             yield self.generate(
                 z[start : start + batch_size], part, batch_size=batch_size, truncation=w
             )
+
+    def _draws(
+        self,
+        n: int,
+        seed: int | None,
+        labels: Tensor | int | None,
+        truncation: float | None,
+        text: str | Sequence[str] | None,
+    ) -> tuple[Tensor, Tensor | None, float | None]:
+        """What `sample(n, ...)` draws from: the latents, then the labels (or the captions'
+        embeddings), both from `seed`, and the w-space truncation ψ left for `generate`."""
+        if n < 1:
+            raise GankitError(f"the number of samples must be positive, got {n}")
+        gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        z = self.model.sample_latent(n, generator=gen, truncation=self._z_truncation(truncation))
+        if self.text_conditioned or text is not None:
+            return z, self.caption_embeddings(text, n), None
+        y = self._labels(labels, n)
+        if y is None:
+            y = self.model.sample_labels(n, generator=gen)
+        return z, y, truncation  # ψ, for models that truncate in w
 
     @property
     def text_conditioned(self) -> bool:
@@ -237,12 +247,9 @@ class Generator:
 
         if not isinstance(self.model, StackGAN):
             raise GankitError(f"{self.config.model_name} draws in one stage (stackgan has two)")
-        if n < 1:
-            raise GankitError(f"the number of samples must be positive, got {n}")
-        gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = self.model.sample_latent(n, generator=gen)
-        e = self.caption_embeddings(text, n).to(self.model.device)
-        return [x.float().cpu() for x in self.model.generate_stages(z, e)]
+        z, e, _ = self._draws(n, seed, None, None, text)  # exactly sample's draws
+        assert e is not None
+        return [x.float().cpu() for x in self.model.generate_stages(z, e.to(self.model.device))]
 
     @torch.no_grad()
     def interpolate_text(

@@ -167,7 +167,6 @@ class Explorer:
 
     def features(self, name: str) -> Features:
         from gankit.models.stylegan import StyleGAN
-        from gankit.models.text2image import StackGAN
         from gankit.projection import check_projectable
 
         h = self.handle(name)
@@ -207,7 +206,7 @@ class Explorer:
             directions=directions,
             super_resolution=_srgan_scale() if model.name == "srgan" else 0,
             text=h.text_conditioned,
-            stages=2 if isinstance(model, StackGAN) and model.config.stage == 2 else 0,
+            stages=2 if _two_stages(h) else 0,
             growth=model.name == "progan",
         )
 
@@ -401,8 +400,8 @@ class Explorer:
         out = h.translate(x, direction, tile=TRANSLATE_TILE)
         assert isinstance(out, Tensor)
         shown = [(x[0], "input"), (out[0], f"{h.config.model_name} {direction}")]
-        factor = self.features(name).super_resolution
-        if factor:
+        if h.model.name == "srgan":
+            factor = _srgan_scale()
             shown = [
                 (x[0], "input"),
                 (bicubic_upscale(x, factor)[0], f"bicubic ×{factor}"),
@@ -419,7 +418,7 @@ class Explorer:
             raise GankitError("type a caption")
         n = _whole(n, "the number of samples", 1, MAX_SAMPLES)
         seed = _whole(seed, "seed", 0, 2**63 - 1)
-        if self.features(name).stages:
+        if _two_stages(h):
             first, second = h.sample_stages(n, seed=seed, text=caption)
             return [(to_picture(first), "Stage-I"), (to_picture(second), "Stage-II")]
         return [(to_picture(h.sample(n, seed=seed, text=caption)), caption)]
@@ -475,6 +474,13 @@ def check_upload(path: str | Path) -> Path:
             "pixels (gankit translate --tile takes larger ones)"
         )
     return p
+
+
+def _two_stages(h: Generator) -> bool:
+    """A StackGAN Stage-II run: it draws both stages."""
+    from gankit.models.text2image import StackGAN
+
+    return isinstance(h.model, StackGAN) and h.model.config.stage == 2
 
 
 def _srgan_scale() -> int:
