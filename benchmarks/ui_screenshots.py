@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.ui.conftest import free_port  # noqa: E402
 from tests_browser.conftest import CHROMIUM_ARGS  # noqa: E402  (the browser suite's flags)
 
 RUNS = ROOT / "benchmarks" / "runs" / "ui"
@@ -60,12 +60,6 @@ def train_missing(runs: Path) -> None:
         cmd = ["gankit", "train", *words, "--out", str(runs / name), "--no-progress"]
         print("training:", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float = 120) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.ui.conftest import _train
+from tests.ui.conftest import _train, serving
 
 # flags for a sandboxed machine without a display or network (Chromium otherwise keeps trying
 # to reach Google's services)
@@ -52,15 +51,8 @@ def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(runs_root: Path) -> Iterator[str]:
-    from gankit.ui import serve
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo, explorer, url = serve(runs_root, port=port, block=False, quiet=True)
-    yield url.rstrip("/")
-    demo.close()
-    explorer.close()
+    with serving(runs_root) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +82,22 @@ def huge_png(path: Path, side: int = 20_000) -> Path:
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """`gankit serve` on `root` in this process, on a free local port: its address."""
+    from gankit.ui import serve
+
+    demo, explorer, url = serve(root, port=free_port(), block=False, quiet=True)
+    try:
+        yield url.rstrip("/")
+    finally:
+        demo.close()
+        explorer.close()

@@ -17,27 +17,17 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from gankit.cli import main
-from tests.ui.conftest import huge_png, write_image
+from tests.ui.conftest import huge_png, serving, write_image
 
 # /open's outputs a client sees (layout blocks send none): their positions
 OPEN_CLASS, OPEN_TRUNCATION, OPEN_UPLOADS, OPEN_CAPTIONS = 8, 9, 10, 12
 OPEN_CODES, OPEN_DIRECTION, OPEN_SCHEDULE, OPEN_GROWN = slice(14, 22), 22, 23, 24
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(runs_root: Path) -> Iterator[str]:
-    from gankit.ui import serve
-
-    demo, explorer, url = serve(runs_root, port=free_port(), block=False, quiet=True)
-    yield url
-    demo.close()
-    explorer.close()
+    with serving(runs_root) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
