@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import signal
@@ -267,3 +268,70 @@ def test_training_clock_continues_across_a_resume(tmp_path) -> None:
     gankit.train(resume=tmp_path / "run", steps=8)
     times = [json.loads(line)["time"] for line in (tmp_path / "run/metrics.jsonl").open()]
     assert times == sorted(times) and times[4] > saved[2]
+
+
+REUSERS = ["dcgan", "gan", "infogan", "pix2pix", "cogan", "progan"]
+
+
+@pytest.mark.parametrize("name", REUSERS)
+def test_reused_fake_is_what_g_would_draw_again(name: str) -> None:
+    """With train.reuse_fake, G runs once per step: D's update keeps G's output (with its
+    graph), and G's update continues from it on the same batch; the kept samples are exactly
+    G's output for the same latents, since D's update leaves G untouched."""
+    tiny = TINY[name]
+    if name == "progan":  # its tiny config has n_critic=2
+        tiny = dataclasses.replace(tiny, sets=(*tiny.sets, "model.n_critic=1"))
+    trainer = Trainer(tiny_config(name, tiny, reuse_fake=True), write=False)
+    model = trainer.model
+    calls: list[tuple[tuple, torch.Tensor]] = []
+    rng: list[torch.Tensor] = []  # pix2pix's noise is dropout: replay its draws
+    pre = model.G.register_forward_pre_hook(lambda m, args: rng.append(torch.get_rng_state()))
+    hook = model.G.register_forward_hook(lambda m, args, out: calls.append((args, out)))
+    position = trainer.stream.position
+    trainer.update(0)  # D
+    assert len(calls) == 1 and model._kept is not None
+    (args, out), kept = calls[0], model._kept
+    fake = kept[-1] if isinstance(kept, tuple) else kept
+    assert fake is out and fake.requires_grad
+    torch.set_rng_state(rng[0])
+    with torch.no_grad():
+        again = model.G(*args)
+    assert torch.equal(out.detach(), again)
+    calls.clear()
+    d_params = trainer.phases[0].params
+    d_before = [p.detach().clone() for p in d_params]
+    g_before = [p.detach().clone() for p in model.G.parameters()]
+    trainer.update(1)  # G: no new forward of G, no new batch, D unchanged, G changed
+    assert calls == [] and model._kept is None
+    assert trainer.stream.position == position + 1
+    assert all(torch.equal(a, b) for a, b in zip(d_before, d_params))
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, model.G.parameters()))
+    hook.remove()
+    pre.remove()
+
+
+def test_reuse_fake_defaults_to_the_papers_code() -> None:
+    """On for DCGAN (dcgan.torch) and pix2pix; off for GAN (Algorithm 1 draws new noise for G);
+    never with n_critic > 1; and off reproduces the earlier order (two G passes, two batches)."""
+
+    def passes(name: str, **train) -> tuple[int, int]:
+        trainer = Trainer(tiny_config(name, **train), write=False)
+        count = [0]
+        trainer.model.G.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+        trainer.train_step(0)
+        return count[0], trainer.stream.position
+
+    assert passes("dcgan") == (1, 1)
+    assert passes("dcgan", reuse_fake=False) == (2, 2)
+    assert passes("gan") == (2, 2)
+    assert passes("gan", reuse_fake=True) == (1, 1)
+    assert passes("wgan-gp", reuse_fake=True) == (3, 3)  # n_critic=2: two D batches, one G
+    assert passes("sagan", reuse_fake=True) == (2, 2)  # spectral norm: G changes as it runs
+
+
+def test_reuse_fake_resumes_bit_exactly(tmp_path) -> None:
+    opts = {"checkpoint_every": N, "keep_checkpoints": 0, "reuse_fake": True}
+    Trainer(tiny_config("gan", steps=2 * N, **opts), run_dir=tmp_path / "straight").fit()
+    Trainer(tiny_config("gan", steps=N, **opts), run_dir=tmp_path / "resumed").fit()
+    gankit.train(resume=tmp_path / "resumed", steps=2 * N)
+    _assert_same_state(_final_state(tmp_path / "straight"), _final_state(tmp_path / "resumed"))

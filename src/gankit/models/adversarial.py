@@ -221,13 +221,11 @@ class AdversarialModel(GANModel):
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         real = batch["x"]
         y = batch["y"] if self.conditional else None  # fakes take the real batch's labels
-        z = self.sample_latent(real.shape[0])
+        fake = self.generated(phase, lambda: self.generate(self.sample_latent(real.shape[0]), y))
         if phase == "D":
-            with torch.no_grad():
-                fake = self.generate(z, y)
             return self.d_loss(real, fake, y)
         if phase == "G":
-            return self.g_loss(self.generate(z, y), y)
+            return self.g_loss(fake, y)
         raise KeyError(phase)
 
 

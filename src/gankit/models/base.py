@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,8 @@ from gankit.config import Beta, NonNegFloat, PosInt, UnitFloat, check_fields
 from gankit.data.base import Batch, DataInfo
 from gankit.errors import GankitError
 from gankit.registry import Registry
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -70,6 +72,12 @@ class Phase:
             lazy regularisers step D's and G's own Adam: with an optimiser of their own, Adam's
             normalisation would make each lazy step about lr in size whatever the penalty's
             weight.
+        reuses: the name of the phase just before this one whose generator output this phase
+            may continue from (the D step on `fake.detach()`, then the G step on the same
+            `fake`, as the DCGAN tutorial's loop does), instead of running G again on fresh
+            latents and a fresh batch. The model declares it where the two are the same in
+            expectation (G is not updated in between, and the earlier phase runs once per step);
+            `train.reuse_fake` decides whether the Trainer uses it (see `GANModel.generated`).
     """
 
     name: str
@@ -80,6 +88,7 @@ class Phase:
     after_step: Callable[[], None] | None = None
     lr_scale: Callable[[int, int], float] | None = None
     shares: str | None = None
+    reuses: str | None = None
 
     def runs_at(self, step: int) -> int:
         """How many updates this phase makes at (0-based) training step `step`."""
@@ -134,11 +143,15 @@ class GANModel(nn.Module):
     # "w" pulls the intermediate latent toward its average by ψ (StyleGAN), inside `generate`,
     # which then takes a `truncation` keyword
     truncation_space: ClassVar[Literal["z", "w"]] = "z"
+    # whether `train.reuse_fake` defaults on: where the paper's own code runs G once per step
+    # and trains D and G on the same samples (see `Phase.reuses`)
+    default_reuse_fake: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
         self.config, self.info = config, info
         self.codes: list[Code] = []  # interpretable latent codes (InfoGAN's), in latent order
+        self._kept: Any = None  # G's output kept by `generated` from one phase for the next
 
     @classmethod
     def check_kind(cls, kind: str, name: str) -> None:
@@ -191,6 +204,32 @@ class GANModel(nn.Module):
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         """The losses of `phase` on `batch`: the scalar to minimise under "loss", others logged."""
         raise NotImplementedError
+
+    def generated(self, phase: str, draw: Callable[[], T]) -> T:
+        """G's part of a step, `draw()` (latents drawn, then G run on them: a tensor or a tuple
+        of tensors), computed once for two phases where the Trainer allows it.
+
+        In phase "D" the result comes back detached. When it carries G's graph (the Trainer
+        builds it when phase "G" `reuses` "D" and `train.reuse_fake` is on) it is also kept,
+        and phase "G" then continues from it, latents and all, instead of drawing afresh. G is
+        not updated between the two phases, so the kept samples are exactly what G would give
+        again for the same latents; and they are as random as fresh ones. Without G's graph
+        nothing is kept, and phase "G" draws its own latents, as before.
+        """
+        if phase == "G" and self._kept is not None:
+            kept, self._kept = self._kept, None
+            return cast(T, kept)
+        out = draw()
+        if phase != "D":
+            return out
+        parts: tuple[Tensor, ...] = out if isinstance(out, tuple) else (cast(Tensor, out),)
+        self._kept = out if any(t.requires_grad for t in parts) else None
+        detached = tuple(t.detach() for t in parts)
+        return cast(T, detached if isinstance(out, tuple) else detached[0])
+
+    def forget_generated(self) -> None:
+        """Drop what `generated` kept (the Trainer calls this at the end of every step)."""
+        self._kept = None
 
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """Samples from latents z [N, z_dim] (and labels y [N] for conditional models)."""
@@ -341,12 +380,24 @@ class GANModel(nn.Module):
 
 
 def critic_then_generator(
-    D: nn.Module, G: nn.Module, d_opt: OptimConfig, g_opt: OptimConfig, n_critic: int = 1
+    D: nn.Module,
+    G: nn.Module,
+    d_opt: OptimConfig,
+    g_opt: OptimConfig,
+    n_critic: int = 1,
+    *,
+    reusable: bool = True,
 ) -> list[Phase]:
-    """The two phases of a G/D pair: "D", `n_critic` updates per step, then "G"."""
+    """The two phases of a G/D pair: "D", `n_critic` updates per step, then "G".
+
+    With one D update, G may continue from D's samples (`Phase.reuses`) unless `reusable` is
+    False: a G whose forward pass changes it (spectral norm's power iteration) would give other
+    samples if run again. With more D updates, D's last samples would serve too, but G's graph
+    would be held through every critic update to save one forward pass in n_critic + 1, and the
+    papers that use n_critic > 1 draw fresh latents for G."""
     return [
         Phase("D", list(D.parameters()), d_opt, repeat=n_critic),
-        Phase("G", list(G.parameters()), g_opt),
+        Phase("G", list(G.parameters()), g_opt, reuses="D" if n_critic == 1 and reusable else None),
     ]
 
 

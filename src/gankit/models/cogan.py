@@ -230,15 +230,13 @@ class CoGAN(GANModel):
         cfg = self.config
         return [
             Phase("D", list(self.D.parameters()), cfg.d_opt),
-            Phase("G", list(self.G.parameters()), cfg.g_opt),
+            Phase("G", list(self.G.parameters()), cfg.g_opt, reuses="D"),
         ]
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         real_a, real_b = batch["a"], batch["b"]  # [B, C, R, R] each, unrelated images
-        z = self.sample_latent(real_a.shape[0])
+        fake = self.generated(phase, lambda: self.G(self.sample_latent(real_a.shape[0])))
         if phase == "D":
-            with torch.no_grad():
-                fake = self.G(z)
             ra, rb = self.D(real_a, real_b)
             fa, fb = self.D(fake[:, 0], fake[:, 1])
             return {
@@ -250,7 +248,6 @@ class CoGAN(GANModel):
                 "real_sign": losses.real_sign(torch.cat([ra, rb])),
             }
         if phase == "G":
-            fake = self.G(z)
             fa, fb = self.D(fake[:, 0], fake[:, 1])
             return {
                 "loss": losses.nonsaturating_g(fa) + losses.nonsaturating_g(fb),

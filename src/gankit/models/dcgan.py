@@ -45,3 +45,5 @@ class DCGAN(BCELosses, AdversarialModel):
     config: DCGANConfig
     data_kinds = ("image",)
     default_resolution: ClassVar[int | None] = 64
+    # dcgan.torch trains G on the samples of D's step ("already executed in fDx")
+    default_reuse_fake: ClassVar[bool] = True

@@ -225,15 +225,18 @@ class InfoGAN(GANModel):
         d_params += list(self.q_head.parameters())
         return [
             Phase("D", d_params, self.config.d_opt),
-            Phase("G", list(self.G.parameters()), self.config.g_opt),
+            Phase("G", list(self.G.parameters()), self.config.g_opt, reuses="D"),
         ]
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         real = batch["x"]
-        latent = self.sample_latent(real.shape[0])
+
+        def draw() -> tuple[Tensor, Tensor]:
+            latent = self.sample_latent(real.shape[0])
+            return latent, self.G(latent)
+
+        latent, fake = self.generated(phase, draw)
         if phase == "D":
-            with torch.no_grad():
-                fake = self.G(latent)
             r, _ = self.discriminate(real)
             f, q = self.discriminate(fake)
             info = self.information_loss(q, latent)
@@ -247,7 +250,7 @@ class InfoGAN(GANModel):
                 "real_sign": losses.real_sign(r),
             }
         if phase == "G":
-            f, q = self.discriminate(self.G(latent))
+            f, q = self.discriminate(fake)
             info = self.information_loss(q, latent)
             adversarial = losses.nonsaturating_g(f)
             return {

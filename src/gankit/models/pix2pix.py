@@ -87,6 +87,7 @@ class Pix2Pix(GANModel):
     default_resolution: ClassVar[int | None] = 256
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}
     directions: ClassVar[tuple[str, ...]] = ("AtoB",)
+    default_reuse_fake: ClassVar[bool] = True  # the authors' code runs G(a) once per iteration
 
     def __init__(self, config: Pix2PixConfig, info: DataInfo) -> None:
         super().__init__(config, info)
@@ -156,14 +157,13 @@ class Pix2Pix(GANModel):
         schedule = constant_then_linear(cfg.decay_start)
         return [
             Phase("D", list(self.D.parameters()), cfg.d_opt, lr_scale=schedule),
-            Phase("G", list(self.G.parameters()), cfg.g_opt, lr_scale=schedule),
+            Phase("G", list(self.G.parameters()), cfg.g_opt, lr_scale=schedule, reuses="D"),
         ]
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         a, b = batch["a"], batch["b"]  # [N, C_A, H, W], [N, C_B, H, W]
+        fake = self.generated(phase, lambda: self.G(a))
         if phase == "D":
-            with torch.no_grad():
-                fake = self.G(a)
             real_logits, fake_logits = self.discriminate(a, b), self.discriminate(a, fake)
             # the paper halves D's objective, which slows D relative to G
             return {
@@ -173,7 +173,6 @@ class Pix2Pix(GANModel):
                 "real_sign": losses.real_sign(real_logits),
             }
         if phase == "G":
-            fake = self.G(a)
             logits = self.discriminate(a, fake)
             adv, l1 = losses.nonsaturating_g(logits), (fake - b).abs().mean()
             return {

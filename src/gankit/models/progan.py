@@ -407,13 +407,11 @@ class ProGAN(GANModel):
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         level, alpha = self.state
         real = self.reals_at(batch["x"], level, alpha)
-        z = self.sample_latent(real.shape[0])
+        n = real.shape[0]
+        fake = self.generated(phase, lambda: self.G(self.sample_latent(n), level, alpha))
         if phase == "D":
-            with torch.no_grad():
-                fake = self.G(z, level, alpha)
             return self.d_loss(real, fake, level, alpha)
         if phase == "G":
-            fake = self.G(z, level, alpha)
             return {"loss": losses.wasserstein_g(self.D(fake, level, alpha))}
         raise KeyError(phase)
 

@@ -173,7 +173,11 @@ class SAGAN(GANModel):
 
     def phases(self) -> list[Phase]:
         cfg = self.config
-        return critic_then_generator(self.D, self.G, cfg.d_opt, cfg.g_opt, cfg.n_critic)
+        # not reusable: each forward pass of G steps its spectral norms' power iteration, so G
+        # run once per step is not the G that runs twice
+        return critic_then_generator(
+            self.D, self.G, cfg.d_opt, cfg.g_opt, cfg.n_critic, reusable=False
+        )
 
     def loss(self, phase: str, batch: Batch) -> dict[str, Tensor]:
         real, y_real = batch["x"], batch["y"]

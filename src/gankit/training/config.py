@@ -59,6 +59,15 @@ class TrainConfig:
         ada_target: the r_t that ADA steers toward (0.6); null keeps p at `ada_p`.
         ada_interval: steps between adjustments of p (4).
         ada_kimg: thousands of images over which p can move by 1 (500, the paper's).
+        reuse_fake: train G on the samples D was just trained on (D's step on `fake.detach()`,
+            then G's on the same `fake`), running G once per step instead of twice, for the
+            models that allow it (one D update per step); null: the model's default, on where
+            the paper's code does it (dcgan, pix2pix). Same expected gradients;
+            the runs differ in their random draws.
+        compile: compile G and D with `torch.compile` (the first steps are slower while it
+            compiles; on a CPU it needs a C++ compiler).
+        threads: CPU threads for PyTorch's operators; 0 keeps PyTorch's default (one per
+            core).
         init: a run (or checkpoint) whose weights (G, D and their EMA; not the optimisers')
             this run starts from; recorded as the checkpoint's path.
     """
@@ -86,6 +95,9 @@ class TrainConfig:
     ada_target: UnitFloat | None = 0.6
     ada_interval: PosInt = 4
     ada_kimg: PosFloat = 500.0
+    reuse_fake: bool | None = None
+    compile: bool = False
+    threads: NonNegInt = 0
     init: str | None = None
 
     def __post_init__(self) -> None:

@@ -147,6 +147,8 @@ class Trainer:
     def _build(self, *, fresh: bool) -> None:
         cfg, t = self.config, self.config.train
         model_cls = cfg.model_cls
+        if t.threads:
+            torch.set_num_threads(t.threads)
         if cfg.data.resolution is None and model_cls.default_resolution:
             cfg.data = replace(cfg.data, resolution=model_cls.default_resolution)
         if t.batch_size % self.dist.world_size:
@@ -235,7 +237,38 @@ class Trainer:
             gen = torch.Generator().manual_seed(t.seed)
             self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
             self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
-        self._phase_params = [{id(p) for p in phase.params} for phase in self.phases]
+        self._phase_params = self._grad_params(
+            model_cls.default_reuse_fake if t.reuse_fake is None else t.reuse_fake
+        )
+        self._batches: dict[str, Batch] = {}  # a phase's batch, for the phase that reuses it
+        if t.compile:
+            self._compile()
+
+    def _grad_params(self, reuse: bool) -> list[set[int]]:
+        """The ids of the parameters that get gradients in each phase: its own, and with `reuse`
+        those of the phase that continues from its generator output (`Phase.reuses`), so that
+        the graph it builds can serve that phase."""
+        names = [phase.name for phase in self.phases]
+        self._reused: set[str] = set()
+        grads = [{id(p) for p in phase.params} for phase in self.phases]
+        for index, phase in enumerate(self.phases):
+            if phase.reuses is None or not reuse:
+                continue
+            source = names.index(phase.reuses)
+            if source != index - 1 or self.phases[source].repeat != 1 or phase.every != 1:
+                raise ValueError(
+                    f"phase {phase.name} reuses {phase.reuses}, not the phase just "
+                    "before it run once per step"
+                )
+            grads[source] |= grads[index]
+            self._reused.add(phase.reuses)
+        return grads
+
+    def _compile(self) -> None:
+        """torch.compile the model's networks (G, D and any others) in place, so that their
+        parameter names, and so checkpoints, stay as they are."""
+        for module in self.model.children():
+            module.compile()
 
     def _initialise_from(self, source: str) -> dict[str, Tensor] | None:
         """Load another run's weights into the new model (`train.init`); record the checkpoint
@@ -459,6 +492,8 @@ class Trainer:
             for _ in range(phase.runs_at(step)):
                 out = self.update(index)
                 logs.update({f"{phase.name}/{k}": v.detach() for k, v in out.items()})
+        self.model.forget_generated()
+        self._batches.clear()
         if self.ema is not None:
             self.ema.update(self.model, step)
         dist.average_buffers(self.model, self.dist)
@@ -467,15 +502,21 @@ class Trainer:
         return logs
 
     def update(self, index: int) -> dict[str, Tensor]:
-        """One update of phase `index` on a fresh batch; returns the phase's losses."""
+        """One update of phase `index` on a fresh batch (or on the batch of the phase it
+        `reuses`); returns the phase's losses."""
         phase, opt, scaler = self.phases[index], self.optimizers[index], self.scalers[index]
         owned = self._phase_params[index]
         for p in self.model.parameters():  # gradients only for what this phase updates
             p.requires_grad_(id(p) in owned)
-        batch: Batch = {
-            k: v.contiguous(memory_format=self.memory_format) if v.dim() == 4 else v
-            for k, v in self.stream.next().items()
-        }
+        if phase.reuses in self._batches:  # the batch its generator output was made for
+            batch = self._batches[phase.reuses]
+        else:
+            batch = {
+                k: v.contiguous(memory_format=self.memory_format) if v.dim() == 4 else v
+                for k, v in self.stream.next().items()
+            }
+        if phase.name in self._reused:
+            self._batches[phase.name] = batch
         augmenting = self.augment.applied() if self.augment else contextlib.nullcontext()
         with self._autocast(), augmenting:
             out = self.model.loss(phase.name, batch)
