@@ -26,6 +26,8 @@ _RESUME_MAY_CHANGE = {
     "keep_checkpoints",
     "tensorboard",
     "progress",
+    "compile",
+    "threads",
 }
 
 

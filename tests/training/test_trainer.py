@@ -335,3 +335,32 @@ def test_reuse_fake_resumes_bit_exactly(tmp_path) -> None:
     Trainer(tiny_config("gan", steps=N, **opts), run_dir=tmp_path / "resumed").fit()
     gankit.train(resume=tmp_path / "resumed", steps=2 * N)
     _assert_same_state(_final_state(tmp_path / "straight"), _final_state(tmp_path / "resumed"))
+
+
+def test_channels_last_defaults_to_where_it_pays() -> None:
+    """Image models train channels-last unless the model says it slows them (StyleGAN2,
+    CycleGAN); points never; `train.channels_last` overrides the model either way."""
+
+    def layout(name: str, tiny=None, **train) -> torch.memory_format:
+        return Trainer(tiny_config(name, tiny, **train), write=False).memory_format
+
+    v2 = dataclasses.replace(TINY["stylegan"], sets=(*TINY["stylegan"].sets, "model.version=2"))
+    assert layout("dcgan") == torch.channels_last
+    assert layout("dcgan", channels_last=False) == torch.contiguous_format
+    assert layout("stylegan") == torch.channels_last
+    assert layout("stylegan", v2) == torch.contiguous_format
+    assert layout("stylegan", v2, channels_last=True) == torch.channels_last
+    assert layout("cyclegan") == torch.contiguous_format
+    assert layout("gan", channels_last=True) == torch.contiguous_format  # points
+
+
+def test_compile_keeps_parameter_names_and_trains(tmp_path) -> None:
+    """train.compile compiles the networks in place: the checkpoint's names are the plain
+    model's, so a compiled run resumes without it, and a plain run with it."""
+    cfg = tiny_config("gan", steps=2, compile=True, checkpoint_every=2)
+    result = Trainer(cfg, run_dir=tmp_path / "run").fit()
+    assert result.step == 2
+    plain = Trainer(tiny_config("gan"), write=False).model.state_dict()
+    tensors, _, _ = load_checkpoint(tmp_path / "run")
+    assert {k.removeprefix("model.") for k in tensors if k.startswith("model.")} == set(plain)
+    assert gankit.train(resume=tmp_path / "run", steps=3).step == 3

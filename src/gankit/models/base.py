@@ -154,6 +154,12 @@ class GANModel(nn.Module):
         self._kept: Any = None  # G's output kept by `generated` from one phase for the next
 
     @classmethod
+    def channels_last(cls, config: ModelConfig) -> bool:
+        """Whether `train.channels_last` defaults on: where the channels-last layout makes this
+        model's convolutions faster (measured in benchmarks/results/speed.md)."""
+        return True
+
+    @classmethod
     def check_kind(cls, kind: str, name: str) -> None:
         """Raise GankitError when this model cannot train on data of `kind` (dataset `name`);
         the Trainer asks before it reads any data."""

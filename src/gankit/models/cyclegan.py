@@ -185,6 +185,11 @@ class CycleGAN(TwoWayModel):
     Config = CycleGANConfig
     config: CycleGANConfig
     default_resolution: ClassVar[int | None] = 256
+
+    @classmethod
+    def channels_last(cls, config: ModelConfig) -> bool:
+        return False  # reflection padding and instance norm: 2% slower channels-last on a CPU
+
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}
 
     def __init__(self, config: CycleGANConfig, info: DataInfo) -> None:

@@ -49,7 +49,9 @@ class TrainConfig:
         tensorboard: also log to TensorBoard (needs the `tensorboard` extra).
         progress: show a progress bar.
         channels_last: keep image models and batches in channels-last memory layout on CPU and
-            CUDA (faster convolutions: 1.2× on this project's CPU DCGAN; more with CUDA AMP).
+            CUDA; null: the model's default, on where it pays (1.1× on the README's CPU DCGAN,
+            1.4× on SAGAN; off for StyleGAN2 and CycleGAN, which it slows by 6% and 2%:
+            benchmarks/results/speed.md).
         augment: differentiable augmentation of everything the discriminator sees (image
             models; see `gankit.augment`): `none`, `diffaugment` (Zhao et al. 2020) or `ada`
             (Karras et al. 2020).
@@ -87,7 +89,7 @@ class TrainConfig:
     keep_checkpoints: NonNegInt = 3
     tensorboard: bool = False
     progress: bool = True
-    channels_last: bool = True
+    channels_last: bool | None = None
     augment: Literal["none", "diffaugment", "ada"] = "none"
     diffaugment: str = "color,translation,cutout"
     ada_pipe: Literal["b", "g", "c", "bg", "bc", "gc", "bgc"] = "bgc"

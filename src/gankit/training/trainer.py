@@ -189,7 +189,9 @@ class Trainer:
         self.model.to(self.device)
         self.memory_format = (
             torch.channels_last
-            if t.channels_last and info.kind != "points" and self.device.type in ("cpu", "cuda")
+            if (model_cls.channels_last(cfg.model) if t.channels_last is None else t.channels_last)
+            and info.kind != "points"
+            and self.device.type in ("cpu", "cuda")
             else torch.contiguous_format
         )
         self.model.to(memory_format=self.memory_format)  # type: ignore[call-overload]
