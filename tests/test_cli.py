@@ -491,3 +491,17 @@ def test_a_closed_pipe_ends_quietly() -> None:
     proc.stdout.close()  # long before the listing is written (importing torch takes a second)
     err = proc.stderr.read().decode()
     assert proc.wait(60) in (0, 141) and "Traceback" not in err, err
+
+
+def test_train_says_when_other_processes_crowd_its_threads(tmp_path, monkeypatch, capsys) -> None:
+    import gankit.threads as threads
+
+    monkeypatch.setattr(threads, "other_load", lambda seconds=0.2: 1.0)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    args = ["train", "gan", "--data", "ring8", "--steps", "1", "--batch-size", "32"]
+    assert main([*args, "--threads", "2", "--out", str(tmp_path / "a"), *TINY_GAN]) == 0
+    err = capsys.readouterr().err
+    assert "other processes keep 1.0 of this machine's 2 cores busy" in err
+    assert "--threads 1 is faster" in err
+    assert main([*args, "--threads", "1", "--out", str(tmp_path / "b"), *TINY_GAN]) == 0
+    assert "other processes" not in capsys.readouterr().err

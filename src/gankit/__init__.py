@@ -5,20 +5,24 @@
 >>> images = gankit.load(result.run_dir).sample(16, seed=0)   # [16, 1, 32, 32] in [-1, 1]
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from gankit.threads import limit_spinning
+
+limit_spinning()  # before PyTorch loads: see gankit.threads
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 try:
     __version__ = version("gankit")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+local"
 
-from gankit.api import train
-from gankit.data import DATASETS, DataConfig, DataInfo, build_dataset
-from gankit.errors import GankitError, TrainingDiverged
-from gankit.handle import Generator, load
-from gankit.models import MODELS, GANModel, Phase
-from gankit.training.config import RunConfig, TrainConfig
-from gankit.training.trainer import Trainer, TrainResult
+from gankit.api import train  # noqa: E402
+from gankit.data import DATASETS, DataConfig, DataInfo, build_dataset  # noqa: E402
+from gankit.errors import GankitError, TrainingDiverged  # noqa: E402
+from gankit.handle import Generator, load  # noqa: E402
+from gankit.models import MODELS, GANModel, Phase  # noqa: E402
+from gankit.training.config import RunConfig, TrainConfig  # noqa: E402
+from gankit.training.trainer import Trainer, TrainResult  # noqa: E402
 
 __all__ = [
     "DATASETS",

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="mixed precision")
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the networks (slow first steps)"
+    )
+    p.add_argument(
+        "--threads", type=_positive, help="CPU threads for PyTorch (default: one per core)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
@@ -403,6 +410,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         options["tensorboard"] = True
     if args.no_progress:
         options["progress"] = False
+    if args.compile:
+        options["compile"] = True
+    if args.threads:
+        options["threads"] = args.threads
+    checking = _check_load(args.threads, args.device)
     result = gankit.train(
         args.model,
         args.data,
@@ -417,6 +429,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         train_options={k: v for k, v in options.items() if v is not None},
         reraise_signal=False,  # the command's job ends with the run: it stops and says so
     )
+    if checking is not None:
+        checking.join()  # a short run still gets its note
     if result.run_dir is not None and not result.already_done:
         what = "stopped" if result.stopped_early else "done"
         log.info("%s at step %d: %s", what, result.step, result.run_dir)
@@ -769,6 +783,28 @@ COMMANDS = {
     "serve": cmd_serve,
     "data": cmd_data,
 }
+
+
+def _check_load(threads: int | None, device: str | None) -> threading.Thread | None:
+    """On a CPU run, measure other processes' CPU load while the run starts (in a background
+    thread, so the start waits for nothing) and warn when the training threads would crowd
+    them."""
+    import torch
+
+    from gankit.threads import crowding_note, other_load, usable_cores
+
+    if device not in (None, "auto", "cpu") or (device != "cpu" and torch.cuda.is_available()):
+        return None  # a GPU run: its CPU threads hardly matter
+    count = threads or torch.get_num_threads()
+
+    def check() -> None:
+        note = crowding_note(count, other_load(), usable_cores())
+        if note:
+            log.warning(note)
+
+    thread = threading.Thread(target=check, daemon=True)
+    thread.start()
+    return thread
 
 
 def _setup_logging() -> None:
