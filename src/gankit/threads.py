@@ -4,10 +4,11 @@ PyTorch's CPU operators split their work over OpenMP threads (libgomp in the Lin
 meet at a barrier after every parallel operator. A thread that arrives first spins, by default
 300,000 times, before it sleeps. With another process on the machine one of the job's threads is
 often descheduled, and its partner burns its own time slice spinning for it: on two cores the
-README's DCGAN ran 3.5× slower beside one busy process and 38× beside two
-(benchmarks/results/threads.md). `gankit` therefore lowers the spin count (`SPIN_COUNT`, set in
-`gankit/__init__.py` before PyTorch loads, unless the user set GOMP_SPINCOUNT or
-OMP_WAIT_POLICY), which bounds that collapse without changing any result.
+README's DCGAN ran 3.1× slower beside one busy process and 3.9× beside two, 38× in the worst
+round (benchmarks/results/threads.md); with 1,000 spins, 2.4× and 2.7×. `gankit` therefore
+lowers the spin count (`SPIN_COUNT`, set in `gankit/__init__.py` before PyTorch loads, unless
+the user set GOMP_SPINCOUNT or OMP_WAIT_POLICY), which bounds that collapse without changing
+any result.
 
 The thread count itself is left at PyTorch's default, one per core: results depend on it, and a
 run's weights must not depend on what else the machine was doing when it started. `gankit train`
