@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gankit  # noqa: F401  (first: it sets PyTorch's thread spinning as `gankit train` runs)
 
@@ -47,6 +48,7 @@ import gankit  # noqa: F401  (first: it sets PyTorch's thread spinning as `ganki
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim import Optimizer
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import flop_registry
@@ -131,11 +133,17 @@ def plain(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module).to(memory_format=torch.contiguous_format).train()
 
 
-def tutorial_bce(trainer: Trainer) -> Step:
-    """The PyTorch DCGAN tutorial's loop (BCE on logits; G's output reused)."""
+def hand_written(trainer: Trainer) -> tuple[Any, nn.Module, nn.Module, Optimizer, Optimizer]:
+    """What a hand-written loop starts from: the model's config, plain copies of G and D, and
+    their Adam optimisers with the model's settings."""
     cfg = trainer.model.config
     G, D = plain(trainer.model.G), plain(trainer.model.D)
-    opt_g, opt_d = adam(G.parameters(), cfg.g_opt), adam(D.parameters(), cfg.d_opt)
+    return cfg, G, D, adam(G.parameters(), cfg.g_opt), adam(D.parameters(), cfg.d_opt)
+
+
+def tutorial_bce(trainer: Trainer) -> Step:
+    """The PyTorch DCGAN tutorial's loop (BCE on logits; G's output reused)."""
+    _, G, D, opt_g, opt_d = hand_written(trainer)
     batch, n, sample = loader(trainer), trainer.stream.batch_size, trainer.model.sample_latent
 
     def step() -> None:
@@ -154,9 +162,7 @@ def tutorial_bce(trainer: Trainer) -> Step:
 
 def wgan_gp_loop(trainer: Trainer) -> Step:
     """WGAN-GP's Algorithm 1 by hand: n_critic critic updates with the penalty, then G's."""
-    cfg = trainer.model.config
-    G, D = plain(trainer.model.G), plain(trainer.model.D)
-    opt_g, opt_d = adam(G.parameters(), cfg.g_opt), adam(D.parameters(), cfg.d_opt)
+    cfg, G, D, opt_g, opt_d = hand_written(trainer)
     batch, n, sample = loader(trainer), trainer.stream.batch_size, trainer.model.sample_latent
 
     def step() -> None:
