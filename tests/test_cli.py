@@ -494,9 +494,12 @@ def test_a_closed_pipe_ends_quietly() -> None:
 
 
 def test_train_says_when_other_processes_crowd_its_threads(tmp_path, monkeypatch, capsys) -> None:
+    import torch
+
     import gankit.threads as threads
 
     monkeypatch.setattr(threads, "other_load", lambda seconds=0.2: 1.0)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # keep the suite's threads
     monkeypatch.setattr(threads, "usable_cores", lambda: 2)
     args = ["train", "gan", "--data", "ring8", "--steps", "1", "--batch-size", "32"]
     assert main([*args, "--threads", "2", "--out", str(tmp_path / "a"), *TINY_GAN]) == 0

@@ -364,3 +364,12 @@ def test_compile_keeps_parameter_names_and_trains(tmp_path) -> None:
     tensors, _, _ = load_checkpoint(tmp_path / "run")
     assert {k.removeprefix("model.") for k in tensors if k.startswith("model.")} == set(plain)
     assert gankit.train(resume=tmp_path / "run", steps=3).step == 3
+
+
+def test_threads_option_sets_pytorchs_threads(monkeypatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    Trainer(tiny_config("gan", threads=1), write=False)
+    assert calls == [1]
+    Trainer(tiny_config("gan"), write=False)  # 0: PyTorch's default, untouched
+    assert calls == [1]
