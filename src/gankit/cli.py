@@ -795,6 +795,8 @@ def _check_load(threads: int | None, device: str | None) -> threading.Thread | N
 
     if device not in (None, "auto", "cpu") or (device != "cpu" and torch.cuda.is_available()):
         return None  # a GPU run: its CPU threads hardly matter
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return None  # under torchrun the processes share the machine by design
     count = threads or torch.get_num_threads()
 
     def check() -> None:
