@@ -368,7 +368,8 @@ class StyleGAN(GANModel):
 
     @classmethod
     def channels_last(cls, config: ModelConfig) -> bool:
-        # StyleGAN2's modulated convolutions ran 3–10% slower channels-last on a CPU; v1's gained 8%
+        # StyleGAN2's modulated convolutions gain nothing channels-last on a CPU (0.90× to 1.01×
+        # in this project's runs: benchmarks/results/channels-last.md, speed.md); v1's gain 8–11%
         assert isinstance(config, StyleGANConfig)
         return config.version == 1
 

@@ -50,8 +50,8 @@ class TrainConfig:
         progress: show a progress bar.
         channels_last: keep image models and batches in channels-last memory layout on CPU and
             CUDA; null: the model's default, on where it pays (1.1× on the README's CPU DCGAN,
-            1.4× on SAGAN; off for StyleGAN2 and CycleGAN, which it slowed by 3–10% and 2–3%
-            in this project's CPU measurements).
+            1.4× on SAGAN; off for StyleGAN2 and CycleGAN, which it does not speed up:
+            benchmarks/results/channels-last.md).
         augment: differentiable augmentation of everything the discriminator sees (image
             models; see `gankit.augment`): `none`, `diffaugment` (Zhao et al. 2020) or `ada`
             (Karras et al. 2020).
