@@ -308,7 +308,7 @@ def with_networks(trainer: Trainer, G: nn.Module, D: nn.Module) -> Trainer:
     trainer.model.to(memory_format=trainer.memory_format)  # type: ignore[call-overload]
     trainer.phases = trainer.model.phases()
     trainer.optimizers = trainer._make_optimizers()
-    trainer._phase_params = trainer._grad_params(True)
+    trainer._phase_params, trainer._reused = trainer._plan_reuse(True)
     return trainer
 
 

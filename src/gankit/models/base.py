@@ -156,7 +156,7 @@ class GANModel(nn.Module):
     @classmethod
     def channels_last(cls, config: ModelConfig) -> bool:
         """Whether `train.channels_last` defaults on: where the channels-last layout makes this
-        model's convolutions faster (measured in benchmarks/results/speed.md)."""
+        model's convolutions faster (benchmarks/results/channels-last.md)."""
         return True
 
     @classmethod

@@ -66,8 +66,9 @@ class TrainConfig:
             models that allow it (one D update per step); null: the model's default, on where
             the paper's code does it (dcgan, pix2pix). Same expected gradients;
             the runs differ in their random draws.
-        compile: compile G and D with `torch.compile` (the first steps are slower while it
-            compiles; on a CPU it needs a C++ compiler).
+        compile: compile the model's networks with `torch.compile`, in place, so checkpoints
+            keep their names (the first steps are slower while it compiles; on a CPU it needs a
+            C++ compiler).
         threads: CPU threads for PyTorch's operators; 0 keeps PyTorch's default (one per
             core).
         init: a run (or checkpoint) whose weights (G, D and their EMA; not the optimisers')

@@ -239,19 +239,20 @@ class Trainer:
             gen = torch.Generator().manual_seed(t.seed)
             self.fixed_z = self.model.sample_latent(t.samples, generator=gen)
             self.fixed_y = self._fixed_labels(info, t.samples) if self.model.conditional else None
-        self._phase_params = self._grad_params(
+        self._phase_params, self._reused = self._plan_reuse(
             model_cls.default_reuse_fake if t.reuse_fake is None else t.reuse_fake
         )
         self._batches: dict[str, Batch] = {}  # a phase's batch, for the phase that reuses it
         if t.compile:
             self._compile()
 
-    def _grad_params(self, reuse: bool) -> list[set[int]]:
-        """The ids of the parameters that get gradients in each phase: its own, and with `reuse`
-        those of the phase that continues from its generator output (`Phase.reuses`), so that
-        the graph it builds can serve that phase."""
+    def _plan_reuse(self, reuse: bool) -> tuple[list[set[int]], set[str]]:
+        """The ids of the parameters that get gradients in each phase, and the names of the
+        phases whose generator output (and batch) a later phase continues from. A phase's
+        gradients are its own, and with `reuse` also those of the phase that continues from it
+        (`Phase.reuses`), so that the graph it builds can serve that phase."""
         names = [phase.name for phase in self.phases]
-        self._reused: set[str] = set()
+        reused: set[str] = set()
         grads = [{id(p) for p in phase.params} for phase in self.phases]
         for index, phase in enumerate(self.phases):
             if phase.reuses is None or not reuse:
@@ -263,8 +264,8 @@ class Trainer:
                     "before it run once per step"
                 )
             grads[source] |= grads[index]
-            self._reused.add(phase.reuses)
-        return grads
+            reused.add(phase.reuses)
+        return grads, reused
 
     def _compile(self) -> None:
         """torch.compile the model's networks (G, D and any others) in place, so that their
