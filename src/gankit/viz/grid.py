@@ -85,18 +85,19 @@ def save_scatter(
     modes: np.ndarray | None = None,
     title: str | None = None,
 ) -> Path:
-    """Scatter the first two coordinates of points [N, D] (with true mode centres, if given)."""
-    import matplotlib
+    """Scatter the first two coordinates of points [N, D] (with true mode centres, if given).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on a bare `Figure`, not pyplot: a library call must not switch the caller's backend
+    (a notebook's inline plots) or leave figures in pyplot's global list."""
+    from matplotlib.figure import Figure
 
     pts = np.asarray(points.detach().cpu() if isinstance(points, Tensor) else points)
     if pts.ndim != 2:
         raise ValueError(f"expected points [N, D], got {pts.shape}")
     if pts.shape[1] == 1:
         pts = np.concatenate([pts, np.zeros_like(pts)], 1)
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.subplots()
     ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.4, c="tab:blue", linewidths=0)
     if modes is not None:
         ax.scatter(modes[:, 0], modes[:, 1], s=30, marker="x", c="tab:red", label="true modes")
@@ -107,10 +108,7 @@ def save_scatter(
     fig.tight_layout()
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".") or "png"
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
-    finally:
-        plt.close(fig)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
     return path
 
 
