@@ -66,7 +66,10 @@ def train(
     Args:
         model: a registered model name, e.g. "dcgan".
         data: a dataset spec, e.g. "digits", "grid25", "folder:~/faces".
-        steps, batch_size, resolution, seed: the common settings (None: presets/defaults).
+        steps: generator updates (None: the preset's, else the model's default).
+        batch_size: the global batch size (None: likewise).
+        resolution: the image side length (None: likewise).
+        seed: the random seed (None: the preset's, else 0).
         out: the run directory (default runs/MODEL-DATA-TIME).
         resume: a run directory or checkpoint to continue from, bit-exactly on CPU.
         init: fine-tuning: a run directory or checkpoint of the same model whose weights (G,

@@ -417,8 +417,9 @@ class Generator:
             space: "z", or for StyleGAN "w" (the default there: one w for every layer) or
                 "w+" (one w per layer).
             label: the class of the images for a conditional model (one for all, or [N]).
-            features, vgg_weights: the feature distance beside pixel MSE (`auto`,
-                `classifier`, `vgg`, `none`) and a local VGG19 weights file for `vgg`.
+            features: the feature distance beside pixel MSE (`auto`, `classifier`, `vgg`,
+                `none`).
+            vgg_weights: a local VGG19 weights file, for `features="vgg"`.
             settings: every other setting of the optimisation (`ProjectSettings`).
 
         Returns:

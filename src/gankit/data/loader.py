@@ -23,7 +23,8 @@ class BatchStream:
         dataset: the data.
         batch_size: samples per batch on this rank.
         seed: shuffling seed.
-        rank, world_size: this process's place in a distributed run.
+        rank: this process's place in a distributed run (0 alone).
+        world_size: the number of processes in the run (1 alone).
         device: where batches are returned.
     """
 

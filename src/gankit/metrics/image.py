@@ -35,7 +35,8 @@ def psnr(x: Tensor, y: Tensor, data_range: float = 2.0) -> Tensor:
     """Peak signal-to-noise ratio of each image pair, in dB.
 
     Args:
-        x, y: image batches [N, C, H, W] (the reference and the test image; PSNR is symmetric).
+        x: image batch [N, C, H, W]: the reference images (PSNR is symmetric).
+        y: image batch [N, C, H, W]: the test images.
         data_range: the span of pixel values, 2 for images in [-1, 1].
 
     Returns:
@@ -75,8 +76,9 @@ def ssim(x: Tensor, y: Tensor, data_range: float = 2.0) -> Tensor:
     'valid' here gives the same numbers without any padding.
 
     Args:
-        x, y: image batches [N, C, H, W] with values in [-data_range / 2, data_range / 2]; H
-            and W at least 11.
+        x: image batch [N, C, H, W] with values in [-data_range / 2, data_range / 2]; H and W
+            at least 11.
+        y: the image batch to compare, of the same shape and range.
         data_range: the span of pixel values, 2 for images in [-1, 1].
 
     Returns:

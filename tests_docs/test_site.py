@@ -1,0 +1,159 @@
+"""The documentation site: it builds strictly in both languages, its code comes from the source,
+and every model page carries a measured result with the command that made it."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gankit import losses
+from gankit.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+IMAGE = re.compile(r"!\[[^\]]*\]\(((?:\.\./)*results/[^)\s]+\.(?:png|gif))\)")
+SOURCE = re.compile(r"^\s*\[\[\s*source:\s*(\S+)\s*\]\]\s*$", re.M)
+COMMAND = re.compile(r"python benchmarks/(\w+)\.py")
+NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
+
+
+def _hooks():
+    spec = importlib.util.spec_from_file_location("gankit_docs", DOCS / "hooks/gankit_docs.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hooks = _hooks()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)]
+    done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def _model_pages() -> dict[str, Path]:
+    """Each registered model's page (StyleGAN's covers both of its versions)."""
+    return {name: DOCS / "models" / f"{name}.md" for name in MODELS.names()}
+
+
+@pytest.mark.slow
+def test_the_site_builds_strictly_in_both_languages(site: Path) -> None:
+    for name in MODELS.names():
+        for lang in ("", "ko/"):
+            html = (site / f"{lang}models/{name}/index.html").read_text(encoding="utf-8")
+            assert "[[ source:" not in html  # every reference was expanded
+            assert '<img alt="' in html
+    korean = (site / "ko/concepts/minimax/index.html").read_text(encoding="utf-8")
+    assert 'lang="ko"' in korean
+    assert (site / "results/classic/dcgan-slerp.png").is_file()  # pictures are published once
+    assert "gankit.losses.bce_d" in (site / "api/losses/index.html").read_text(encoding="utf-8")
+
+
+def test_every_english_page_has_its_korean_page() -> None:
+    assert hooks.missing_translations(DOCS) == []
+    assert len(list((DOCS / "models").glob("*.ko.md"))) == len(MODELS.names()) + 1  # + index
+
+
+def test_a_missing_translation_is_named(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/a.md").write_text("# A\n")
+    (tmp_path / "models/b.md").write_text("# B\n")
+    (tmp_path / "models/b.ko.md").write_text("# B\n")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api/c.md").write_text("# C\n")  # generated from docstrings: English only
+    assert hooks.missing_translations(tmp_path) == ["models/a.md"]
+
+
+def test_a_symbol_shows_its_current_source_with_its_line_numbers() -> None:
+    lines, first = inspect.getsourcelines(losses.bce_d)
+    block = hooks.render("gankit.losses.bce_d")
+    assert f'linenums="{first}"' in block
+    assert "".join(lines).strip() in block
+    method = hooks.render("gankit.models.adversarial.AdversarialModel.loss")
+    assert method.splitlines()[1].startswith("def loss(self, phase: str")  # dedented
+
+
+def test_a_decorated_class_includes_its_decorator() -> None:
+    block = hooks.render("gankit.models.dcgan.DCGAN")
+    assert block.splitlines()[1].startswith('@register_model("dcgan"')
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "gankit.losses.no_such_loss",
+        "gankit.models.dcgan.DCGAN.no_such_method",
+        "gankit.no_such_module.thing",
+        "gankit.losses",
+        "gankit/losses.py#no-such-region",
+        "gankit/no_such_file.py#region",
+    ],
+)
+def test_a_stale_reference_stops_the_build(ref: str) -> None:
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match=re.escape(ref)):
+        hooks.expand(f"text\n[[ source: {ref} ]]\nmore\n", "models/x.md")
+
+
+def test_a_marked_region_shows_the_lines_between_its_markers(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "pkg").mkdir()
+    code = "a = 1\n# docs:start two\nb = 2\nc = 3\n# docs:end two\nd = 4\n"
+    (tmp_path / "pkg/m.py").write_text(code)
+    monkeypatch.setattr(hooks, "SRC", tmp_path)
+    monkeypatch.setattr(hooks, "ROOT", tmp_path)
+    block = hooks.render("pkg/m.py#two")
+    assert block.splitlines()[1:-1] == ["b = 2", "c = 3"]
+    assert 'linenums="3"' in block
+
+
+def test_every_referenced_source_exists() -> None:
+    """The same check as the build's, without building: every page's references resolve."""
+    for page in DOCS.rglob("*.md"):
+        hooks.expand(page.read_text(encoding="utf-8"), str(page.relative_to(DOCS)))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS.names()))
+def test_each_model_page_shows_a_measured_result_and_its_command(name: str) -> None:
+    text = _model_pages()[name].read_text(encoding="utf-8")
+    images = IMAGE.findall(text)
+    assert images, f"{name}: no picture from benchmarks/results"
+    for image in images:
+        assert (DOCS / "models" / image).resolve().is_file(), image
+    commands = set(COMMAND.findall(text))
+    assert commands, f"{name}: no `python benchmarks/...py` command"
+    for script in commands:
+        assert (ROOT / "benchmarks" / f"{script}.py").is_file(), script
+    results = " ".join(p.read_text() for p in (ROOT / "benchmarks/results").glob("*.md"))
+    measured = set(NUMBER.findall(text)) & set(NUMBER.findall(results))
+    assert measured, f"{name}: no number that a results page holds"
+    assert SOURCE.search(text), f"{name}: no code pulled from the source"
+
+
+def _translated_pages() -> list[str]:
+    pages = (p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+    return sorted(p for p in pages if p.startswith(hooks.TRANSLATED) and not p.endswith(".ko.md"))
+
+
+@pytest.mark.parametrize("rel", _translated_pages())
+def test_the_korean_page_keeps_in_step(rel: str) -> None:
+    """Same pictures and the same code in both languages, and Korean text in the Korean page."""
+    english = (DOCS / rel).read_text(encoding="utf-8")
+    korean = (DOCS / rel).with_suffix(".ko.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"[\uac00-\ud7a3]", korean)) > 20, f"{rel}: the Korean page is not Korean"
+    assert sorted(IMAGE.findall(korean)) == sorted(IMAGE.findall(english))
+    assert SOURCE.findall(korean) == SOURCE.findall(english)
