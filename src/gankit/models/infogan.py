@@ -123,6 +123,7 @@ class InfoGAN(GANModel):
             self.codes.append(Code(f"c{len(self.codes) + 1}", "continuous", start, 1))
             start += 1
         self.G = InfoGenerator(self.latent_dim, c, r, config)
+        # docs:start heads
         self.trunk = _trunk(c, r, config)
         self.d_head = nn.Linear(config.g_fc, 1)
         code_width = sum(config.categorical) + config.continuous
@@ -132,6 +133,7 @@ class InfoGAN(GANModel):
             nn.LeakyReLU(0.1),
             nn.Linear(config.q_hidden, code_width),
         )
+        # docs:end heads
         if config.init_std is not None:
             normal_init_(self, config.init_std)
 
