@@ -3,10 +3,12 @@ and every model page carries a measured result with the command that made it."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +159,65 @@ def test_the_korean_page_keeps_in_step(rel: str) -> None:
     assert len(re.findall(r"[\uac00-\ud7a3]", korean)) > 20, f"{rel}: the Korean page is not Korean"
     assert sorted(IMAGE.findall(korean)) == sorted(IMAGE.findall(english))
     assert SOURCE.findall(korean) == SOURCE.findall(english)
+
+
+def _blocks(language: str) -> list[tuple[str, str]]:
+    """(page, code) of every fenced block whose language matches the regex `language`, on the
+    English pages."""
+    fence = re.compile(rf"```{language}\n(.*?)```", re.S)
+    pages = [p for p in sorted(DOCS.rglob("*.md")) if not p.name.endswith(".ko.md")]
+    return [
+        (p.relative_to(DOCS).as_posix(), m[1]) for p in pages for m in fence.finditer(p.read_text())
+    ]
+
+
+def _command_lines(code: str) -> list[str]:
+    """The `gankit ...` lines of a shell block, continuation lines joined, comments dropped."""
+    lines, pending = [], ""
+    for raw in code.splitlines():
+        line = pending + " " + raw.split(" #")[0].strip() if pending else raw.split(" #")[0].strip()
+        pending = line[:-1] if line.endswith("\\") else ""
+        if not pending and line.startswith("gankit "):
+            lines.append(line)
+    return lines
+
+
+def test_every_command_on_the_pages_parses() -> None:
+    """Each `gankit ...` line the pages print is accepted by the CLI's own parser (flags,
+    subcommands, choices), so a renamed flag fails here rather than in a reader's shell."""
+    from gankit.cli import build_parser
+
+    parser = build_parser()
+    commands = [
+        (page, line) for page, code in _blocks("(?:bash|sh)?") for line in _command_lines(code)
+    ]
+    assert len(commands) > 100
+    for page, line in commands:
+        try:
+            parser.parse_args(shlex.split(line)[1:])
+        except SystemExit as error:
+            raise AssertionError(f"{page}: {line}") from error
+
+
+def test_the_python_examples_call_the_api_that_exists() -> None:
+    """Every Python example parses, calls only `gankit.*` functions that exist, and passes only
+    keyword arguments their signatures (and the Generator handle's methods) accept."""
+    import gankit
+    from gankit.handle import Generator
+
+    methods = {n: f for n, f in vars(Generator).items() if callable(f) and not n.startswith("_")}
+    for page, code in _blocks("python"):
+        for node in ast.walk(ast.parse(code)):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name, base = node.func.attr, node.func.value
+            if isinstance(base, ast.Name) and base.id == "gankit":
+                assert hasattr(gankit, name), f"{page}: gankit.{name}"
+                func = getattr(gankit, name)
+            elif name in methods:
+                func = methods[name]
+            else:
+                continue
+            params = inspect.signature(func).parameters
+            for kw in node.keywords:
+                assert kw.arg is None or kw.arg in params, f"{page}: {name}(..., {kw.arg}=)"
