@@ -77,3 +77,25 @@ def test_cli_init_and_its_errors(source, tmp_path, capsys) -> None:
     assert "is a dcgan run: a gan run can start only" in err and "Traceback" not in err
     assert main([*args, "--init", str(source), "--resume", str(tmp_path / "ok")]) == 2
     assert "--init starts a new run" in capsys.readouterr().err
+
+
+def test_srgan_starts_from_an_srresnet_run_with_a_fresh_discriminator(tmp_path) -> None:
+    """The paper's recipe: SRResNet (MSE, no D) first, then SRGAN from its generator. The
+    networks the source lacks (D; the content loss's fixed features) start as a new run's."""
+    from ..conftest import TINY, Tiny
+
+    tiny = TINY["srgan"]
+    sets = (*tiny.sets, "model.adversarial_weight=0", "model.content=mse")
+    resnet = Tiny(tiny.data, sets, tiny.resolution, tiny.batch_size)
+    Trainer(tiny_config("srgan", resnet, steps=2), run_dir=tmp_path / "srresnet").fit()
+    tensors, _, _ = load_checkpoint(tmp_path / "srresnet")
+    assert not any(k.startswith("model.D.") for k in tensors)
+
+    fresh = Trainer(tiny_config("srgan"), write=False).model.state_dict()
+    tuned = Trainer(tiny_config("srgan", init=str(tmp_path / "srresnet")), write=False)
+    state = tuned.model.state_dict()
+    for key, value in subdict(tensors, "model").items():
+        assert torch.equal(state[key].contiguous(), value), key  # G: SRResNet's weights
+    d_keys = [k for k in state if k.startswith("D.")]
+    assert d_keys and all(torch.equal(state[k], fresh[k]) for k in d_keys)  # D: as seeded
+    assert [p.name for p in tuned.phases] == ["D", "G"]

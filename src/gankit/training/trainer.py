@@ -287,8 +287,16 @@ class Trainer:
                 f"--init {source} is a {saved} run: a {name} run can start only from the weights "
                 f"of another {name} run"
             )
-        check_same_parameters(self.model.state_dict(), subdict(tensors, "model"), source)
-        self.model.load_state_dict(subdict(tensors, "model"))
+        weights_in = subdict(tensors, "model")
+        own = self.model.state_dict()
+        fresh = _networks_absent(own, weights_in)
+        check_same_parameters(
+            {k: v for k, v in own.items() if k.split(".", 1)[0] not in fresh}, weights_in, source
+        )
+        self.model.load_state_dict(weights_in, strict=not fresh)
+        if fresh:
+            names = ", ".join(sorted(fresh))
+            log.info("%s has no %s: %s starts fresh", source, names, names)
         weights = path.with_suffix(".safetensors").resolve()
         self.config.train = replace(self.config.train, init=str(weights))
         log.info("starting from the weights of %s (step %d)", weights, meta["step"])
@@ -751,3 +759,13 @@ class Trainer:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+
+def _networks_absent(own: dict[str, Tensor], weights: dict[str, Tensor]) -> set[str]:
+    """The model's networks (its top-level modules) of which `weights` hold nothing, provided
+    they hold some other network: fine-tuning from a run that trained fewer networks (SRGAN from
+    SRResNet, which has no D) starts those fresh. Weights sharing no network with the model are
+    not a smaller run of it, and are left to the shape check to refuse."""
+    networks = {key.split(".", 1)[0] for key in own}
+    present = {key.split(".", 1)[0] for key in weights}
+    return networks - present if networks & present else set()
