@@ -508,3 +508,6 @@ def test_train_says_when_other_processes_crowd_its_threads(tmp_path, monkeypatch
     assert "--threads 1 is faster" in err
     assert main([*args, "--threads", "1", "--out", str(tmp_path / "b"), *TINY_GAN]) == 0
     assert "other processes" not in capsys.readouterr().err
+    # a resumed run keeps its saved thread count: one thread, so nothing to crowd
+    assert main(["train", "--resume", str(tmp_path / "b"), "--steps", "2"]) == 0
+    assert "other processes" not in capsys.readouterr().err

@@ -414,7 +414,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         options["compile"] = True
     if args.threads:
         options["threads"] = args.threads
-    checking = _check_load(args.threads, args.device)
+    threads = args.threads or (_saved_threads(args.resume) if args.resume else None)
+    checking = _check_load(threads, args.device)
     result = gankit.train(
         args.model,
         args.data,
@@ -783,6 +784,18 @@ COMMANDS = {
     "serve": cmd_serve,
     "data": cmd_data,
 }
+
+
+def _saved_threads(run: str) -> int | None:
+    """The thread count a run to resume was started with (`train.threads`), which it keeps;
+    None where it set none or cannot be read (then the resume itself reports why)."""
+    from gankit.training.checkpoint import read_meta, resolve_checkpoint
+
+    try:
+        threads = read_meta(resolve_checkpoint(run))["config"]["train"].get("threads")
+    except (GankitError, KeyError, TypeError):
+        return None
+    return threads if isinstance(threads, int) else None
 
 
 def _check_load(threads: int | None, device: str | None) -> threading.Thread | None:
