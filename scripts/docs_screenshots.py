@@ -7,7 +7,9 @@ Builds the site (`mkdocs build --strict`) unless --site names a built one, serve
 local port, and saves full-width screenshots into --out (default benchmarks/results/docs-site/).
 The site loads KaTeX from a CDN in a reader's browser; this machine has no internet, so requests
 for it are answered from Debian's `libjs-katex` (the same version, 0.16.4) when that is installed,
-and the math is left as TeX source otherwise (said on stdout).
+and the math is left as TeX source otherwise (said on stdout). The Korean pages need a font with
+Hangul on the machine (Debian: `fonts-nanum` or `fonts-noto-cjk`); without one Chromium draws
+boxes, which the script also says.
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ def offline_katex(context: Any) -> bool:
     return True
 
 
+def korean_font() -> bool:
+    """Whether fontconfig knows a font that covers Korean (True when it cannot be asked)."""
+    if shutil.which("fc-list") is None:
+        return True
+    found = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, help="an already built site (default: build one)")
@@ -104,6 +114,8 @@ def main() -> None:
             context = browser.new_context(viewport={"width": args.width, "height": 900})
             if not offline_katex(context):
                 print(f"no {KATEX_LOCAL}: the math stays TeX source (apt-get install libjs-katex)")
+            if not korean_font():
+                print("no font with Hangul: Korean shows as boxes (apt-get install fonts-nanum)")
             page = context.new_page()
             for name, path in PAGES.items():
                 page.goto(url + path, wait_until="networkidle")
