@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.ui.conftest import _train, serving
@@ -66,12 +69,30 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+@contextmanager
+def _open_page(
+    browser: object, height: int, prepare: Callable[[Any], None] | None = None
+) -> Iterator[Any]:
+    """A fresh page 1280 px wide; fails the test when a script on it raised. `prepare` gets the
+    context before the page opens (to route requests, say)."""
+    context = browser.new_context(viewport={"width": 1280, "height": height})  # type: ignore[attr-defined]
+    if prepare is not None:
+        prepare(context)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda err: errors.append(str(err)))
     yield pg
     context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture(scope="session")
+def open_page(browser: object) -> Callable[..., Any]:
+    """`with open_page(height, prepare=None) as page:` (see `_open_page`)."""
+    return partial(_open_page, browser)
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Any]) -> Iterator[object]:
+    with open_page(1000) as pg:
+        yield pg

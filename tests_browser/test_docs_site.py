@@ -4,8 +4,9 @@ pictures loaded, and the language switch leading to the Korean page."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scripts.docs_screenshots import build_site, offline_katex, serve
@@ -19,16 +20,14 @@ def site_url() -> Iterator[str]:
             yield url
 
 
-@pytest.fixture
-def docs_page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+def _katex(context: object) -> None:
     assert offline_katex(context), "KaTeX for the offline browser: apt-get install libjs-katex"
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda err: errors.append(str(err)))
-    yield pg
-    context.close()
-    assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def docs_page(open_page: Callable[..., Any]) -> Iterator[object]:
+    with open_page(900, _katex) as pg:
+        yield pg
 
 
 def test_a_model_page_renders_its_math_code_and_pictures(docs_page, site_url: str) -> None:
