@@ -41,10 +41,12 @@ PAGES = {
 
 
 def build_site(out: Path) -> Path:
-    """`mkdocs build --strict` into `out`."""
+    """`mkdocs build --strict` into `out`; a failed build raises with MkDocs' own output."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)]
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"mkdocs build --strict failed:\n{done.stdout}{done.stderr}")
     return out
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from scripts.docs_screenshots import build_site
 
 from gankit import losses
 from gankit.models import MODELS
@@ -21,7 +19,6 @@ from gankit.models import MODELS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 IMAGE = re.compile(r"!\[[^\]]*\]\(((?:\.\./)*results/[^)\s]+\.(?:png|gif))\)")
-SOURCE = re.compile(r"^\s*\[\[\s*source:\s*(\S+)\s*\]\]\s*$", re.M)
 COMMAND = re.compile(r"python benchmarks/(\w+)\.py")
 NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
 
@@ -39,12 +36,12 @@ hooks = _hooks()
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)]
-    done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+    return build_site(tmp_path_factory.mktemp("site"))
+
+
+def _sources(markdown: str) -> list[str]:
+    """The `[[ source: ... ]]` references of a page, as the build's hook finds them."""
+    return [match["ref"] for match in hooks.DIRECTIVE.finditer(markdown)]
 
 
 def _model_pages() -> dict[str, Path]:
@@ -143,22 +140,17 @@ def test_each_model_page_shows_a_measured_result_and_its_command(name: str) -> N
     results = " ".join(p.read_text() for p in (ROOT / "benchmarks/results").glob("*.md"))
     measured = set(NUMBER.findall(text)) & set(NUMBER.findall(results))
     assert measured, f"{name}: no number that a results page holds"
-    assert SOURCE.search(text), f"{name}: no code pulled from the source"
+    assert _sources(text), f"{name}: no code pulled from the source"
 
 
-def _translated_pages() -> list[str]:
-    pages = (p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
-    return sorted(p for p in pages if p.startswith(hooks.TRANSLATED) and not p.endswith(".ko.md"))
-
-
-@pytest.mark.parametrize("rel", _translated_pages())
+@pytest.mark.parametrize("rel", hooks.translated_pages(DOCS))
 def test_the_korean_page_keeps_in_step(rel: str) -> None:
     """Same pictures and the same code in both languages, and Korean text in the Korean page."""
     english = (DOCS / rel).read_text(encoding="utf-8")
     korean = (DOCS / rel).with_suffix(".ko.md").read_text(encoding="utf-8")
     assert len(re.findall(r"[\uac00-\ud7a3]", korean)) > 20, f"{rel}: the Korean page is not Korean"
     assert sorted(IMAGE.findall(korean)) == sorted(IMAGE.findall(english))
-    assert SOURCE.findall(korean) == SOURCE.findall(english)
+    assert _sources(korean) == _sources(english)
 
 
 def _blocks(language: str) -> list[tuple[str, str]]:

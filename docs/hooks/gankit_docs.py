@@ -118,16 +118,19 @@ def expand(markdown: str, where: str) -> str:
     return DIRECTIVE.sub(one, markdown)
 
 
+def translated_pages(docs_dir: Path) -> list[str]:
+    """The English pages (paths under `docs_dir`) of the sections that have a Korean version."""
+    pages = (page.relative_to(docs_dir).as_posix() for page in docs_dir.rglob("*.md"))
+    return sorted(rel for rel in pages if rel.startswith(TRANSLATED) and not rel.endswith(".ko.md"))
+
+
 def missing_translations(docs_dir: Path) -> list[str]:
     """English pages (of the translated sections) that have no `NAME.ko.md` beside them."""
-    missing = []
-    for page in sorted(docs_dir.rglob("*.md")):
-        rel = page.relative_to(docs_dir).as_posix()
-        if rel.endswith(".ko.md") or not rel.startswith(TRANSLATED):
-            continue
-        if not page.with_name(page.name[:-3] + ".ko.md").is_file():
-            missing.append(rel)
-    return missing
+    return [
+        rel
+        for rel in translated_pages(docs_dir)
+        if not (docs_dir / rel).with_suffix(".ko.md").is_file()
+    ]
 
 
 def on_config(config: Any) -> Any:
